@@ -1,0 +1,59 @@
+# The exchange's commands. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+.PHONY: install
+install: $(VENV)/.runtime ## Install what the exchange needs to run
+
+.PHONY: install-dev
+install-dev: $(VENV)/.dev ## Install the test, lint and benchmark tools too
+
+.PHONY: run
+run: install ## Run the whole exchange (server, sources, market, bots, dashboard) on PORT; Ctrl+C stops it
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/honcho --no-prefix start --no-colour -f Procfile 2>&1 || true
+
+.PHONY: test
+test: install-dev ## Run the whole test suite
+	$(BIN)/pytest
+
+.PHONY: lint
+lint: install-dev ## Check style and types (ruff, mypy)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+.PHONY: format
+format: install-dev ## Format the code
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: check
+check: install-dev ## Django's deployment checks with production-like settings
+	DJANGO_SECRET_KEY=check-only-$$(head -c 24 /dev/urandom | base64) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+.PHONY: clean
+clean: ## Remove the virtualenv and local database
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

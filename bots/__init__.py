@@ -1,0 +1,1 @@
+"""Trading bots: strategies, the SSE runner (`manage.py runbot`) and backtesting."""

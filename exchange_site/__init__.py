@@ -1,0 +1,1 @@
+"""Configuration package of the exchange: settings, URLs and the ASGI entry point."""

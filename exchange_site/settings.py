@@ -1,0 +1,204 @@
+"""Django settings, read from environment variables (see ``.env.example``).
+
+Local use needs no configuration: DEBUG is off unless ``DJANGO_DEBUG`` says so,
+but the README's commands set it, and SQLite is the default database. A
+production deployment must provide ``DJANGO_SECRET_KEY``; without it and without
+DEBUG the settings refuse to load.
+"""
+
+from __future__ import annotations
+
+import warnings
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from exchange_site.env import (
+    env_bool,
+    env_decimal,
+    env_float,
+    env_int,
+    env_list,
+    env_pairs,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off (set DJANGO_DEBUG=true for local use)."
+        )
+    # A throwaway key for local development only: never used with DEBUG off.
+    SECRET_KEY = "django-insecure-local-development-only-" + "x" * 24
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    # daphne first: it makes `runserver` serve the ASGI application.
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_eventstream",
+    "sources",
+    "market",
+    "bots",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "exchange_site.urls"
+ASGI_APPLICATION = "exchange_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+# SQLite by default. IMMEDIATE transactions take the write lock up front, WAL
+# lets readers proceed beside the writer, and the busy timeout makes concurrent
+# writers wait for each other instead of failing with "database is locked".
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Static files and the dashboard --------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves static files in production too, so the exchange is one
+# self-contained process; finders make `collectstatic` optional.
+WHITENOISE_USE_FINDERS = True
+# Without `collectstatic` there is no STATIC_ROOT; the finders serve instead.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# --- Security ------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("EXCHANGE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=True)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", default=False)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0, minimum=0)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# `check --deploy` warnings that a self-hosted exchange behind a TLS proxy
+# decides per deployment; each has its own environment variable above.
+SILENCED_SYSTEM_CHECKS = env_list(
+    "DJANGO_SILENCED_CHECKS", "security.W004,security.W008" if not DEBUG else ""
+)
+
+# --- Event streams (django-eventstream) -------------------------------------------
+# Stored events make every stream resumable with Last-Event-ID.
+EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
+EVENTSTREAM_ALLOW_ORIGINS = env_list("EXCHANGE_CORS_ORIGINS")
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    import redis
+
+    _redis_kwargs = redis.connection.parse_url(REDIS_URL)
+    EVENTSTREAM_REDIS = {
+        key: _redis_kwargs[key] for key in ("host", "port", "db", "password") if key in _redis_kwargs
+    }
+GRIP_URL = env_str("GRIP_URL")
+if GRIP_URL:
+    MIDDLEWARE.insert(0, "django_grip.GripMiddleware")
+
+# --- The exchange --------------------------------------------------------------
+EXCHANGE_SEED = env_str("EXCHANGE_SEED") or None
+EXCHANGE_TICK_INTERVAL = env_float("EXCHANGE_TICK_INTERVAL", 1.0, minimum=0.001)
+EXCHANGE_MAX_STEP = env_int("EXCHANGE_MAX_STEP", 10, minimum=0)
+EXCHANGE_REVERSAL_PROBABILITY = env_float("EXCHANGE_REVERSAL_PROBABILITY", 0.15, minimum=0.0)
+EXCHANGE_PRICE_FLOOR = env_decimal("EXCHANGE_PRICE_FLOOR", "1.00", minimum=Decimal("0.01"))
+# Symbol -> (name, initial price). Defaults leave one unit of every asset
+# affordable from the starting cash.
+EXCHANGE_ASSETS = {
+    "BTC": ("Bitcoin", Decimal("30000.00")),
+    "TCSG": ("Tinkoff", Decimal("3000.00")),
+    "META": ("Meta", Decimal("500.00")),
+}
+for _symbol, _price in env_pairs("EXCHANGE_INITIAL_PRICES").items():
+    if _symbol not in EXCHANGE_ASSETS:
+        raise ImproperlyConfigured(f"EXCHANGE_INITIAL_PRICES names unknown symbol {_symbol!r}")
+    EXCHANGE_ASSETS[_symbol] = (EXCHANGE_ASSETS[_symbol][0], Decimal(_price).quantize(Decimal("0.01")))
+# Where the market's feed reads each source: symbol -> SSE URL. Missing
+# symbols default to the sources served by this same server.
+EXCHANGE_SOURCES = env_pairs("EXCHANGE_SOURCES")
+# "embedded": the serving process runs the engine (sources and feed) from its
+# first request on. "off": web workers of the scaled mode, where
+# `manage.py runengine` runs it once.
+EXCHANGE_ENGINE = env_str("EXCHANGE_ENGINE", "embedded")
+# A price older than this many seconds is stale: orders on it are refused.
+EXCHANGE_PRICE_MAX_AGE = env_float("EXCHANGE_PRICE_MAX_AGE", 15.0, minimum=0.1)
+# Storage bounds for a server that runs for weeks.
+EXCHANGE_HISTORY_KEEP = env_int("EXCHANGE_HISTORY_KEEP", 5000, minimum=10)
+EXCHANGE_EVENTS_KEEP = env_int("EXCHANGE_EVENTS_KEEP", 5000, minimum=100)
+EXCHANGE_STARTING_CASH = env_decimal("EXCHANGE_STARTING_CASH", "100000.00", minimum=Decimal("0"))
+
+# --- Logging -------------------------------------------------------------------
+LOG_LEVEL = env_str("EXCHANGE_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "readable": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "datefmt": "%H:%M:%S"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "readable"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "sources": {"level": LOG_LEVEL},
+        "market": {"level": LOG_LEVEL},
+        "bots": {"level": LOG_LEVEL},
+        "exchange": {"level": LOG_LEVEL},
+        "django": {"level": "WARNING"},
+        "django_eventstream": {"level": "WARNING"},
+    },
+}
+
+TEST_RUNNER = "exchange_site.test_runner.PytestRunner"

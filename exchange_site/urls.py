@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from market.api import api
+from market.views import healthz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("sources/", include("sources.urls")),
+    path("market/", include("market.urls")),
+    path("api/", api.urls),
+    path("healthz", healthz, name="healthz"),
+]

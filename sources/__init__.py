@@ -1,0 +1,1 @@
+"""Price sources: one random-walk price per asset, each streamed over SSE."""

@@ -1,0 +1,42 @@
+"""HTTP adapters of the sources: the list, and one SSE stream per source."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django_eventstream import get_current_event_id
+from django_eventstream.views import events
+
+from exchange_site.errors import error_response
+from sources.catalog import source_specs
+from sources.events import source_channel
+
+
+@require_GET
+def source_list(request: HttpRequest) -> JsonResponse:
+    """Every source with its stream URL and the stream's current cursor.
+
+    A client that connects with ``cursor`` as its Last-Event-ID gets every tick
+    after this response, with no gap (see FINDINGS on connecting without one).
+    """
+    return JsonResponse(
+        {
+            "sources": [
+                {
+                    "symbol": spec.symbol,
+                    "name": spec.name,
+                    "stream": request.build_absolute_uri(reverse("sources:stream", args=[spec.symbol])),
+                    "cursor": get_current_event_id([source_channel(spec.symbol)]),
+                }
+                for spec in source_specs().values()
+            ]
+        }
+    )
+
+
+@require_GET
+def source_stream(request: HttpRequest, symbol: str) -> HttpResponse:
+    if symbol not in source_specs():
+        return error_response(404, "unknown_symbol", f"No source for symbol {symbol!r}.")
+    return events(request, channels=[source_channel(symbol)])

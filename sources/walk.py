@@ -1,0 +1,84 @@
+"""The original exchange's random walk, with a floor so a price stays positive.
+
+Pure logic: no Django, no I/O. Each step draws a whole number 0..max_step and
+moves the price against ``direction`` (the walk starts with direction +1, so it
+falls first, as the original did); then, with ``reversal_probability``, the
+direction flips. Unlike the original, a step that would take the price below
+``floor`` turns the walk around instead. The same seed gives the same path.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+CENT = Decimal("0.01")
+
+
+def seeded_rng(seed: str | int | None, symbol: str) -> random.Random:
+    """A generator for one source: independent per symbol, fixed by ``seed``.
+
+    String seeding is stable across processes and Python runs (it hashes with
+    SHA-512), unlike ``hash()``; no seed means a fresh random path.
+    """
+    if seed is None:
+        return random.Random()
+    return random.Random(f"{seed}:{symbol}")
+
+
+@dataclass
+class RandomWalk:
+    """One source's price path; ``step()`` returns the next price."""
+
+    price: Decimal
+    max_step: int = 10
+    reversal_probability: float = 0.15
+    floor: Decimal = Decimal("1.00")
+    direction: int = 1
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.price = Decimal(self.price).quantize(CENT)
+        self.floor = Decimal(self.floor).quantize(CENT)
+        if self.price < self.floor:
+            raise ValueError(f"initial price {self.price} is below the floor {self.floor}")
+        if self.max_step < 0:
+            raise ValueError("max_step must not be negative")
+        if not 0.0 <= self.reversal_probability <= 1.0:
+            raise ValueError("reversal_probability must lie between 0 and 1")
+        if self.direction not in (1, -1):
+            raise ValueError("direction must be 1 or -1")
+
+    def step(self) -> Decimal:
+        move = self.rng.randint(0, self.max_step)
+        candidate = self.price - move * self.direction
+        if candidate < self.floor:
+            # Falling through the floor: bounce instead, so the price stays
+            # positive and the walk keeps moving.
+            self.direction = -self.direction
+            candidate = self.price - move * self.direction
+        self.price = candidate.quantize(CENT)
+        if self.rng.random() < self.reversal_probability:
+            self.direction = -self.direction
+        return self.price
+
+    def prices(self, count: int) -> list[Decimal]:
+        """The next ``count`` prices (used by the backtest and benchmarks)."""
+        return [self.step() for _ in range(count)]
+
+    def snapshot(self) -> dict[str, Any]:
+        """A JSON-serialisable state from which ``restore`` continues the exact path."""
+        version, internal, gauss = self.rng.getstate()
+        return {
+            "price": str(self.price),
+            "direction": self.direction,
+            "rng": [version, list(internal), gauss],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.price = Decimal(state["price"]).quantize(CENT)
+        self.direction = int(state["direction"])
+        version, internal, gauss = state["rng"]
+        self.rng.setstate((version, tuple(internal), gauss))

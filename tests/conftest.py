@@ -1,0 +1,24 @@
+"""Shared fixtures: real server processes for end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def exchange_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One exchange server shared by the end-to-end tests that only read or add trades."""
+    server = ServerProcess(tmp_path_factory.mktemp("exchange"))
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def server_dir(tmp_path: Path) -> Path:
+    return tmp_path

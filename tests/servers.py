@@ -1,0 +1,239 @@
+"""Real exchange server processes for end-to-end tests.
+
+Each ``ServerProcess`` is the production entry point (uvicorn serving
+``exchange_site.asgi:application``, as ``make run`` does) on a free loopback port, with its own
+database, so tests talk to it over real sockets exactly as bots and browsers do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+# The same server command as `make run` (see the Makefile).
+SERVE_COMMAND = [
+    PYTHON,
+    "-m",
+    "uvicorn",
+    "exchange_site.asgi:application",
+    "--timeout-graceful-shutdown",
+    "1",
+    "--no-access-log",
+]
+TEST_SECRET = "e2e-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "EXCHANGE_", "DATABASE_URL", "REDIS_URL", "GRIP_URL"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="exchange_site.settings",
+        DJANGO_SECRET_KEY=TEST_SECRET,
+        DJANGO_DEBUG="false",
+        DJANGO_SECURE_COOKIES="false",
+        EXCHANGE_SEED="7",
+        EXCHANGE_TICK_INTERVAL="0.05",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+_migrated_template: dict[str, Path] = {}
+
+
+def sqlite_database(directory: Path) -> str:
+    """A migrated SQLite file for one server; migrations run once per session."""
+    template = _migrated_template.get("sqlite")
+    if template is None:
+        template = directory.parent / f"template-{uuid.uuid4().hex}.sqlite3"
+        manage("migrate", "--no-input", env=base_env(DATABASE_URL=f"sqlite:///{template}"))
+        _migrated_template["sqlite"] = template
+    target = directory / "db.sqlite3"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+def postgres_database() -> str:
+    """A new, migrated PostgreSQL database (dropped by ``drop_postgres_database``)."""
+    import psycopg
+
+    name = f"exchange_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    manage("migrate", "--no-input", env=base_env(DATABASE_URL=url))
+    return url
+
+
+def drop_postgres_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+class ServerProcess:
+    """One exchange server process; ``start`` waits until it serves."""
+
+    def __init__(
+        self, directory: Path, *, database_url: str | None = None, port: int | None = None, **env: str
+    ) -> None:
+        self.directory = directory
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = database_url or sqlite_database(directory)
+        self.env = base_env(DATABASE_URL=self.database_url, **env)
+        self.log_path = directory / f"server-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        return [*SERVE_COMMAND, "--host", "127.0.0.1", "--port", str(self.port)]
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"server did not start within {timeout}s:\n{self.log()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        """Send ``sig`` to the server's process group and wait; returns the exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        os.killpg(self.process.pid, sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        return requests.get(self.url + path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        return requests.post(self.url + path, **kwargs)
+
+    def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run a management command against this server's database."""
+        return manage(*args, env=self.env, timeout=timeout)
+
+
+@contextmanager
+def running_server(directory: Path, **kwargs: Any) -> Iterator[ServerProcess]:
+    server = ServerProcess(directory, **kwargs)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def read_events(
+    url: str,
+    *,
+    count: int,
+    types: tuple[str, ...] = ("price", "trade", "tick"),
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    timeout: float = 20,
+) -> list[dict[str, Any]]:
+    """Read ``count`` events of ``types`` from an SSE URL with sseclient-py, bounded in time."""
+    import sseclient
+
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    with requests.get(
+        url,
+        headers={"Accept": "text/event-stream", **(headers or {})},
+        params=params,
+        stream=True,
+        timeout=(5, timeout),
+    ) as response:
+        response.raise_for_status()
+        for event in sseclient.SSEClient(response.iter_content(chunk_size=None)).events():
+            if event.event in types or event.event == "stream-reset":
+                out.append({"event": event.event, "id": event.id, "data": json.loads(event.data or "null")})
+                if len(out) >= count:
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"read {len(out)} of {count} events from {url} in {timeout}s")
+    return out

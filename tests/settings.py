@@ -1,0 +1,12 @@
+"""Test overrides on top of the real settings."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-that-is-long-enough-1234567890")
+os.environ.setdefault("DJANGO_DEBUG", "false")
+
+from exchange_site.settings import *  # noqa: F403
+
+# Unit tests never run the engine: nothing is served in-process.
+EXCHANGE_ENGINE = "off"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

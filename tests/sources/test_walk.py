@@ -1,0 +1,99 @@
+from decimal import Decimal
+
+import pytest
+
+from sources.walk import RandomWalk, seeded_rng
+
+
+def walk(seed: object = 1, **kwargs: object) -> RandomWalk:
+    params = {"price": Decimal("100.00"), "rng": seeded_rng(seed, "T"), **kwargs}  # type: ignore[dict-item]
+    return RandomWalk(**params)  # type: ignore[arg-type]
+
+
+def test_it_gives_the_same_path_for_the_same_seed() -> None:
+    assert walk(42).prices(2000) == walk(42).prices(2000)
+
+
+def test_it_gives_a_different_path_per_seed_and_per_symbol() -> None:
+    assert walk(1).prices(200) != walk(2).prices(200)
+    other = RandomWalk(price=Decimal("100.00"), rng=seeded_rng(1, "U"))
+    assert walk(1).prices(200) != other.prices(200)
+
+
+def test_it_moves_in_whole_steps_between_zero_and_max_step() -> None:
+    w = walk(3, max_step=4)
+    previous = w.price
+    for price in w.prices(5000):
+        step = abs(price - previous)
+        assert step == step.to_integral_value()
+        assert 0 <= step <= 4
+        previous = price
+
+
+def test_it_first_moves_downward() -> None:
+    # Direction +1 subtracts: the first non-zero move of every seed is a fall,
+    # unless a reversal came first, which with probability 0 never does.
+    for seed in range(50):
+        w = walk(seed, reversal_probability=0.0)
+        moves = [p for p in w.prices(5) if p != Decimal("100.00")]
+        assert moves
+        assert moves[0] < Decimal("100.00")
+
+
+def test_it_never_reaches_zero_even_when_it_falls_for_long() -> None:
+    w = RandomWalk(price=Decimal("5.00"), max_step=10, reversal_probability=0.0, rng=seeded_rng(9, "T"))
+    prices = w.prices(20_000)
+    assert min(prices) >= Decimal("1.00")
+
+
+def test_it_bounces_off_the_floor() -> None:
+    w = RandomWalk(
+        price=Decimal("3.00"),
+        max_step=10,
+        reversal_probability=0.0,
+        floor=Decimal("2.00"),
+        rng=seeded_rng(1, "T"),
+    )
+    prices = w.prices(500)
+    assert min(prices) >= Decimal("2.00")
+    assert max(prices) > Decimal("3.00")
+
+
+def test_it_reverses_about_fifteen_percent_of_the_time() -> None:
+    w = walk(11, price=Decimal("1000000.00"))
+    reversals = 0
+    ticks = 100_000
+    for _ in range(ticks):
+        before = w.direction
+        w.step()
+        reversals += w.direction != before
+    assert 0.14 < reversals / ticks < 0.16
+
+
+def test_it_keeps_two_decimal_places() -> None:
+    w = RandomWalk(price=Decimal("64210.5"), rng=seeded_rng(1, "T"))
+    assert all(p.as_tuple().exponent == -2 for p in w.prices(100))
+
+
+def test_a_restored_snapshot_continues_the_exact_path() -> None:
+    original = walk(5)
+    original.prices(37)
+    state = original.snapshot()
+    expected = original.prices(100)
+    resumed = walk(999)
+    resumed.restore(state)
+    assert resumed.prices(100) == expected
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"price": Decimal("0.50")},
+        {"max_step": -1},
+        {"reversal_probability": 1.5},
+        {"direction": 0},
+    ],
+)
+def test_it_refuses_impossible_parameters(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011
+        walk(**kwargs)
