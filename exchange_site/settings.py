@@ -109,7 +109,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # self-contained process; finders make `collectstatic` optional.
 WHITENOISE_USE_FINDERS = True
 # Without `collectstatic` there is no STATIC_ROOT; the finders serve instead.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 

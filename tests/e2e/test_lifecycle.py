@@ -1,0 +1,79 @@
+"""Where background work runs, and that it stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.servers import ROOT, base_env, free_port, manage, sqlite_database
+
+pytestmark = pytest.mark.e2e
+
+
+def test_runserver_runs_the_engine_once_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    env = base_env(DATABASE_URL=sqlite_database(tmp_path))
+    del env["DJANGO_DEBUG"]  # runserver turns DEBUG on by itself for local use
+    log_path = tmp_path / "runserver.log"
+    with log_path.open("w") as log:
+        # With the autoreloader: a parent that watches files and a child that serves.
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert time.monotonic() < deadline, log_path.read_text()
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/api/prices", timeout=1).json()["prices"]:
+                    break
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.1)
+        with requests.get(f"http://127.0.0.1:{port}/market/stream/", stream=True, timeout=5):
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl+C sends to the terminal's process group
+            code = process.wait(10)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    log = log_path.read_text()
+    assert code == 0, log
+    assert log.count("engine started") == 1, log
+    assert "engine stopped" in log
+    assert "Traceback" not in log
+    assert "Error" not in log
+
+
+def test_management_commands_start_no_background_threads(tmp_path: Path) -> None:
+    env = base_env(DATABASE_URL=sqlite_database(tmp_path), DJANGO_DEBUG="true")
+    code = "import threading, time; time.sleep(0.3); print(sorted(t.name for t in threading.enumerate()))"
+    result = manage("shell", "-c", code, env=env)
+    assert result.stdout.strip().splitlines()[-1] == "['MainThread']"
+    migrated = manage("migrate", "--no-input", env=env)
+    assert "engine" not in migrated.stdout + migrated.stderr
+
+
+def test_manage_py_test_runs_the_pytest_suite() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "test", "tests/sources/test_walk.py"],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
