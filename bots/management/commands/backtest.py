@@ -1,0 +1,74 @@
+"""``manage.py backtest STRATEGY... [--ticks N] [--seeds 1-50]``: strategies over seeded walks, offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from bots.backtest import parse_seeds, run_backtest
+from bots.metrics import render_table, summarize
+from bots.strategies import STRATEGIES, UnknownStrategy, load_strategy
+from sources.catalog import source_specs
+
+
+class Command(BaseCommand):
+    help = (
+        "Replay the sources' random walk offline for each seed and trade it with each strategy, "
+        "filling orders by the exchange's rules from the exchange's starting cash. Prints P&L per "
+        f"strategy (built in: {', '.join(STRATEGIES)}; or some.module:MyStrategy)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("strategies", nargs="+", metavar="STRATEGY")
+        parser.add_argument("--ticks", type=int, default=1000, help="ticks per asset and seed (default 1000)")
+        parser.add_argument("--seeds", default="1-50", help="e.g. 1-50, 3,7,9 or 1-3,10 (default 1-50)")
+        parser.add_argument("--symbols", help="assets to trade, e.g. BTC,META (default all)")
+        parser.add_argument("--quantity", type=int, default=1, help="lot size of each buy (default 1)")
+        parser.add_argument("--json", action="store_true", help="print a JSON list of runs instead")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["ticks"] < 1:
+            raise CommandError("--ticks must be at least 1")
+        if options["quantity"] < 1:
+            raise CommandError("--quantity must be at least 1")
+        try:
+            seeds = parse_seeds(options["seeds"])
+            classes = {name: load_strategy(name) for name in dict.fromkeys(options["strategies"])}
+        except (UnknownStrategy, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        specs = source_specs()
+        if options["symbols"]:
+            wanted = [part.strip() for part in options["symbols"].split(",") if part.strip()]
+            unknown = [symbol for symbol in wanted if symbol not in specs]
+            if unknown or not wanted:
+                raise CommandError(f"unknown symbols {', '.join(unknown)}; known: {', '.join(specs)}")
+            specs = {symbol: specs[symbol] for symbol in dict.fromkeys(wanted)}
+        quiet = options["no_progress"] or not sys.stderr.isatty()
+        with tqdm(
+            total=len(seeds) * len(classes), unit="run", disable=quiet, file=sys.stderr, leave=False
+        ) as bar:
+            results = run_backtest(
+                strategies={
+                    name: partial(cls, quantity=options["quantity"]) for name, cls in classes.items()
+                },
+                walks={symbol: spec.new_walk for symbol, spec in specs.items()},
+                seeds=seeds,
+                ticks=options["ticks"],
+                cash=settings.EXCHANGE_STARTING_CASH,
+                progress=bar.update,
+            )
+        if options["json"]:
+            self.stdout.write(json.dumps([result.to_json() for result in results], indent=1))
+            return
+        self.stdout.write(
+            f"{len(seeds)} seeds x {options['ticks']} ticks of {', '.join(specs)}, "
+            f"lot {options['quantity']}, starting cash {settings.EXCHANGE_STARTING_CASH}"
+        )
+        self.stdout.write(render_table(summarize(results)))
