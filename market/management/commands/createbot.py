@@ -1,0 +1,48 @@
+"""``manage.py createbot NAME``: open an account (or rotate its token) and print the new token."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from market.models import Account
+from market.services import issue_token
+
+
+def money(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(text)
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a trading account named NAME and print a new API token as the last word. "
+        "Running it again for an existing name rotates the token: the old one stops working at once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="account name: letters, digits, '_', '.' or '-'")
+        parser.add_argument(
+            "--cash",
+            type=money,
+            default=None,
+            help="starting cash of a new account (default: EXCHANGE_STARTING_CASH)",
+        )
+
+    def handle(self, *args: Any, name: str, cash: Decimal | None, **options: Any) -> None:
+        existed = Account.objects.filter(name=name).exists()
+        try:
+            token = issue_token(name=name, cash=cash)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if existed and cash is not None:
+            self.stderr.write(f"{name} already exists; --cash applies only to a new account and was ignored.")
+        what = "rotated the token of" if existed else "created account"
+        self.stdout.write(f"{what} {name}; the token is shown once, keep it: {token}")
