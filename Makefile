@@ -24,11 +24,16 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
+# The dashboard's chart library (package.json, pinned by package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
 .PHONY: install
-install: $(VENV)/.runtime ## Install what the exchange needs to run
+install: $(VENV)/.runtime node_modules/.installed ## Install what the exchange needs to run
 
 .PHONY: install-dev
-install-dev: $(VENV)/.dev ## Install the test, lint and benchmark tools too
+install-dev: $(VENV)/.dev node_modules/.installed ## Install the test, lint and benchmark tools too
 
 .PHONY: run
 run: install ## Run the whole exchange (server, sources, market, bots, dashboard) on PORT; Ctrl+C stops it

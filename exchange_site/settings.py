@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "sources",
     "market",
     "bots",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -103,13 +104,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Static files and the dashboard --------------------------------------------
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # The dashboard's chart library, installed by `npm ci` (see package.json):
+    # served from the npm package itself, never copied into the repository.
+    ("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist"),
+]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves static files in production too, so the exchange is one
 # self-contained process; finders make `collectstatic` optional.
 WHITENOISE_USE_FINDERS = True
 # Without `collectstatic` there is no STATIC_ROOT; the finders serve instead.
 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 

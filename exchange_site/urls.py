@@ -10,4 +10,6 @@ urlpatterns = [
     path("market/", include("market.urls")),
     path("api/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("dashboard.urls")),
 ]

@@ -1,0 +1,96 @@
+"""HTTP adapters of the dashboard: the page, sign-up, and orders of the logged-in person.
+
+The page itself is static HTML plus ``static/dashboard/dashboard.js``, which
+reads the public API and the market stream like any other client. Only the
+order endpoint is the dashboard's own: it authenticates with the session
+(CSRF-protected), never with a token, and calls the same service as the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dashboard.forms import OrderForm
+from exchange_site.errors import error_response
+from market.errors import OrderRejected
+from market.selectors import trade_json
+from market.services import account_for_user, place_order
+from sources.catalog import source_specs
+
+# How much the page backfills on load.
+HISTORY_LIMIT = 500
+TRADES_LIMIT = 100
+
+
+def page_config(request: HttpRequest) -> dict[str, Any]:
+    """What the page's script needs: assets, where to read, who is trading."""
+    account = account_for_user(user=request.user).name if request.user.is_authenticated else None
+    return {
+        "assets": [{"symbol": spec.symbol, "name": spec.name} for spec in source_specs().values()],
+        "urls": {
+            "api": reverse("api:api-root"),
+            "stream": reverse("market:stream"),
+            "trade": reverse("dashboard:trade"),
+        },
+        "account": account,
+        "startingCash": str(settings.EXCHANGE_STARTING_CASH),
+        "historyLimit": HISTORY_LIMIT,
+        "tradesLimit": TRADES_LIMIT,
+    }
+
+
+@require_http_methods(["GET", "HEAD"])
+def index(request: HttpRequest) -> HttpResponse:
+    config = page_config(request)
+    return render(request, "dashboard/index.html", {"config": config, "assets": config["assets"]})
+
+
+@require_POST
+def trade(request: HttpRequest) -> JsonResponse:
+    """Place a market order for the logged-in person's own account.
+
+    201 with the trade, or the exchange's error format with its code, status
+    and message, which the page shows as it is.
+    """
+    if not request.user.is_authenticated:
+        return error_response(401, "login_required", "Log in to trade.")
+    form = OrderForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        return error_response(400, "invalid_request", f"{field}: {errors[0]}")
+    data = form.cleaned_data
+    try:
+        executed = place_order(
+            account=account_for_user(user=request.user),
+            symbol=data["symbol"],
+            side=data["side"],
+            quantity=data["quantity"],
+            idempotency_key=data["idempotency_key"] or None,
+        )
+    except OrderRejected as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    return JsonResponse(trade_json(executed), status=201)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create a person's login and their trading account, then log them in."""
+    if request.user.is_authenticated:
+        return redirect("dashboard:index")
+    form: UserCreationForm[User] = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        account_for_user(user=user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("dashboard:index")
+    starting_cash = f"{settings.EXCHANGE_STARTING_CASH:,.2f}"
+    return render(request, "registration/signup.html", {"form": form, "starting_cash": starting_cash})
