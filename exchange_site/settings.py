@@ -187,6 +187,8 @@ EXCHANGE_PRICE_MAX_AGE = env_float("EXCHANGE_PRICE_MAX_AGE", 15.0, minimum=0.1)
 EXCHANGE_HISTORY_KEEP = env_int("EXCHANGE_HISTORY_KEEP", 5000, minimum=10)
 EXCHANGE_EVENTS_KEEP = env_int("EXCHANGE_EVENTS_KEEP", 5000, minimum=100)
 EXCHANGE_STARTING_CASH = env_decimal("EXCHANGE_STARTING_CASH", "100000.00", minimum=Decimal("0"))
+# Orders per second per API token (a token bucket holding one second's worth); 0: no limit.
+EXCHANGE_ORDER_RATE = env_float("EXCHANGE_ORDER_RATE", 50.0, minimum=0.0)
 
 # --- Logging -------------------------------------------------------------------
 LOG_LEVEL = env_str("EXCHANGE_LOG_LEVEL", "INFO").upper()
