@@ -8,12 +8,15 @@ order endpoint is the dashboard's own: it authenticates with the session
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,9 +25,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.forms import OrderForm
 from exchange_site.errors import error_response
 from market.errors import OrderRejected
+from market.ratelimit import OrderRateThrottle
 from market.selectors import trade_json
 from market.services import account_for_user, place_order
 from sources.catalog import source_specs
+
+logger = logging.getLogger(__name__)
+_order_rate = OrderRateThrottle()
 
 # How much the page backfills on load.
 HISTORY_LIMIT = 500
@@ -69,8 +76,18 @@ def trade(request: HttpRequest) -> JsonResponse:
         return error_response(400, "invalid_request", f"{field}: {errors[0]}")
     data = form.cleaned_data
     try:
+        account = account_for_user(user=request.user)
+        # The same per-account bucket as orders placed with a token.
+        request.auth = account  # type: ignore[attr-defined]
+        if not _order_rate.allow_request(request):
+            return error_response(
+                429,
+                "rate_limited",
+                f"too many orders; at most {settings.EXCHANGE_ORDER_RATE:g} per second",
+                headers={"Retry-After": str(math.ceil(_order_rate.wait() or 1))},
+            )
         executed = place_order(
-            account=account_for_user(user=request.user),
+            account=account,
             symbol=data["symbol"],
             side=data["side"],
             quantity=data["quantity"],
@@ -78,6 +95,12 @@ def trade(request: HttpRequest) -> JsonResponse:
         )
     except OrderRejected as exc:
         return error_response(exc.status, exc.code, exc.message)
+    except OperationalError:
+        # As in the API: a busy or unreachable database changed nothing; the order may be retried.
+        logger.warning("order of %s refused: the database is busy", request.user.get_username())
+        return error_response(
+            503, "busy", "The exchange is busy; try again in a moment.", headers={"Retry-After": "1"}
+        )
     return JsonResponse(trade_json(executed), status=201)
 
 

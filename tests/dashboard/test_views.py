@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -226,3 +227,16 @@ def test_logging_in_leads_back_to_the_dashboard(client: Client, person: User) ->
     response = client.post("/accounts/login/", {"username": "carol", "password": "a-long-enough-password"})
     assert response.status_code == 302
     assert response.url == "/"
+
+
+def test_orders_beyond_the_account_s_rate_are_refused_with_retry_after(
+    logged_in: Client, prices: None, settings: Any
+) -> None:
+    settings.EXCHANGE_ORDER_RATE = 1
+    cache.clear()
+    assert order(logged_in).status_code == 201
+    refused = order(logged_in)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused["Retry-After"]) >= 1
+    assert Trade.objects.count() == 1
