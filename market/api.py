@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, NinjaAPI, Query, Schema
+from ninja import Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
@@ -296,7 +296,7 @@ def place_order(
     response: HttpResponse,
     order: OrderIn,
     idempotency_key: str | None = IDEMPOTENCY_KEY,
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     account: Account = request.auth  # type: ignore[attr-defined]
     trade = services.place_order(
         account=account,
@@ -307,7 +307,7 @@ def place_order(
     )
     if trade.replayed:
         response["Idempotent-Replayed"] = "true"
-    return 201, selectors.trade_json(trade)
+    return Status(201, selectors.trade_json(trade))
 
 
 @api.get(
