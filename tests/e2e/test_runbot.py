@@ -1,0 +1,187 @@
+"""``manage.py runbot`` as a real process against a real exchange server."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bots.backtest import price_path
+from sources.catalog import source_specs
+from tests.servers import PYTHON, ROOT, ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+DECISION = re.compile(r"(Buying|Selling) <(\w+)>(?: x(\d+))? for ([\d.]+)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path_factory.mktemp("runbot-server"))
+    process.start()
+    yield process
+    process.kill()
+
+
+class Bot:
+    """One ``runbot`` process; its output goes to a file the test reads."""
+
+    def __init__(self, server: ServerProcess, directory: Path, *args: str, **env: str) -> None:
+        self.log_path = directory / f"bot-{time.monotonic_ns()}.log"
+        self.log_file = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [PYTHON, "manage.py", "runbot", *args],
+            cwd=ROOT,
+            env={**server.env, **env},
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def terminate(self, timeout: float = 10) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.log_file.close()
+
+
+def wait_for(what: str, check: Callable[[], Any], bot: Bot, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if bot.process.poll() is not None:
+            raise AssertionError(f"runbot exited with {bot.process.returncode} before {what}:\n{bot.log()}")
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} within {timeout}s:\n{bot.log()[-3000:]}")
+
+
+def trades_of(server: ServerProcess, name: str) -> list[dict[str, Any]]:
+    trades = server.get("/api/trades", params={"account": name, "limit": 500}).json()["trades"]
+    return list(reversed(trades))  # oldest first
+
+
+def history(server: ServerProcess, symbol: str) -> list[Decimal]:
+    prices = server.get(f"/api/prices/{symbol}/history", params={"limit": 5000}).json()["prices"]
+    return [Decimal(p["price"]) for p in prices]
+
+
+def triples(prices: list[Decimal]) -> list[tuple[Decimal, Decimal, Decimal]]:
+    return list(zip(prices, prices[1:], prices[2:], strict=False))
+
+
+def assert_whole_position_sells(trades: list[dict[str, Any]], lot: int) -> None:
+    held: dict[str, int] = {}
+    for trade in trades:
+        symbol = trade["symbol"]
+        if trade["side"] == "buy":
+            assert trade["quantity"] == lot
+            held[symbol] = held.get(symbol, 0) + lot
+        else:
+            assert trade["quantity"] == held.get(symbol), f"a sell of part of the position: {trades}"
+            held[symbol] = 0
+
+
+def test_the_investor_trades_by_its_rules_only_in_the_assets_of_interested_in(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    # No token: it provisions its own account in the server's database.
+    bot = Bot(
+        server, tmp_path, "investor", "--url", server.url, "--name", "investor-e2e", INTERESTED_IN="META"
+    )
+    try:
+        trades = wait_for(
+            "two buys",
+            lambda: len(trades_of(server, "investor-e2e")) >= 2 and trades_of(server, "investor-e2e"),
+            bot,
+        )
+        returncode = bot.terminate()
+    finally:
+        bot.kill()
+    log = bot.log()
+    assert returncode == 0, log
+    assert "Traceback" not in log
+    assert {trade["symbol"] for trade in trades_of(server, "investor-e2e")} == {"META"}
+    assert trades[0]["side"] == "buy"
+    assert_whole_position_sells(trades_of(server, "investor-e2e"), lot=1)
+    # Every decision it logged is the rule's: a buy ends a dip, a sell ends a peak.
+    shapes = triples(history(server, "META"))
+    decisions = DECISION.findall(log)
+    assert decisions, log
+    for verb, symbol, _, seen in decisions:
+        assert symbol == "META"
+        price = Decimal(seen)
+        if verb == "Buying":
+            assert any(p0 > p1 < p2 == price for p0, p1, p2 in shapes), f"no dip ends at {price}"
+        else:
+            assert any(p0 < p1 > p2 == price for p0, p1, p2 in shapes), f"no peak ends at {price}"
+    assert "P&L" in log
+
+
+def test_the_hamster_trades_with_a_token_from_the_environment_and_stops_on_sigterm(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    token = server.manage("createbot", "hamster-e2e").stdout.split()[-1]
+    bot = Bot(
+        server,
+        tmp_path,
+        "hamster",
+        "--symbols",
+        "TCSG,META",
+        "--quantity",
+        "2",
+        EXCHANGE_URL=server.url,
+        EXCHANGE_TOKEN=token,
+        INTERESTED_IN="BTC",  # --symbols wins
+    )
+    try:
+        wait_for(
+            "a buy and a sell",
+            lambda: {t["side"] for t in trades_of(server, "hamster-e2e")} == {"buy", "sell"},
+            bot,
+        )
+        started = time.monotonic()
+        returncode = bot.terminate()
+        stopped_in = time.monotonic() - started
+    finally:
+        bot.kill()
+    log = bot.log()
+    assert returncode == 0, log
+    assert "Traceback" not in log
+    assert "SIGTERM received" in log
+    assert stopped_in < 10
+    trades = trades_of(server, "hamster-e2e")
+    assert {trade["symbol"] for trade in trades} <= {"TCSG", "META"}
+    assert_whole_position_sells(trades, lot=2)
+
+
+def test_the_backtest_replays_the_prices_the_live_sources_stream(server: ServerProcess) -> None:
+    """The server runs with EXCHANGE_SEED=7: the backtest's path for seed 7 is the same, tick for tick."""
+    deadline = time.monotonic() + 30
+    while len(history(server, "BTC")) < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    specs = source_specs()
+    path = price_path({symbol: spec.new_walk for symbol, spec in specs.items()}, seed="7", ticks=20)
+    for symbol in specs:
+        response = server.get(f"/api/prices/{symbol}/history", params={"limit": 5000}).json()["prices"]
+        live = {p["seq"]: Decimal(p["price"]) for p in response}
+        replayed = [price for s, price, _ in path if s == symbol]
+        assert [live[seq] for seq in range(1, 21)] == replayed
