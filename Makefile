@@ -38,7 +38,7 @@ install-dev: $(VENV)/.dev node_modules/.installed ## Install the test, lint and 
 .PHONY: run
 run: install ## Run the whole exchange (server, sources, market, bots, dashboard) on PORT; Ctrl+C stops it
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/honcho start --no-colour -f Procfile 2>&1 || true
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} EXCHANGE_URL=$${EXCHANGE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho start --no-colour -f Procfile 2>&1 || true
 
 .PHONY: test
 test: install-dev ## Run the whole test suite

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from bots.client import ExchangeClient
+from bots.client import ExchangeClient, OrderRefused
 from bots.runner import ExchangeUnavailable, Runner, stop_on_signals
 from bots.strategies import STRATEGIES, UnknownStrategy, build_strategy, strategy_label
 from exchange_site.env import env_str
@@ -92,13 +92,19 @@ class Command(BaseCommand):
                 runner.run()
             except ExchangeUnavailable as exc:
                 raise CommandError(f"{url}: {exc}") from exc
+            except OrderRefused as exc:
+                raise CommandError(f"{url} refused us: {exc} (check --token / EXCHANGE_TOKEN)") from exc
             except StreamError as exc:
                 raise CommandError(f"the market stream refused us: {exc}") from exc
 
     def provision(self, name: str) -> str:
         """A fresh token for account ``name`` in this project's database (created if missing)."""
-        from market.services import issue_token  # type: ignore[attr-defined]
+        # Imported here: only a bot without a token touches the database.
+        from market.services import issue_token
 
-        token: str = issue_token(name=name)
+        try:
+            token = issue_token(name=name)
+        except ValueError as exc:
+            raise CommandError(f"cannot provision an account named {name!r}: {exc}") from exc
         logger.info("%s: provisioned a token for account %r in the local database", name, name)
         return token
