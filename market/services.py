@@ -21,9 +21,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django_eventstream.models import Event, EventCounter
 
-from market.errors import IdempotencyConflict, NoPrice, UnknownSymbol
+from market.errors import IdempotencyConflict, InvalidQuantity, InvalidSide, NoPrice, UnknownSymbol
 from market.events import publish_price, publish_trade
-from market.fills import CENT, fill
+from market.fills import CENT, MAX_ORDER_QUANTITY, SIDES, fill
 from market.models import Account, IdempotencyKey, Position, Price, PricePoint, Trade
 from market.selectors import trade_json
 from sources.catalog import symbols as all_symbols
@@ -244,6 +244,10 @@ def place_order(
     """
     if symbol not in all_symbols():
         raise UnknownSymbol(f"unknown symbol {symbol!r}; known: {', '.join(all_symbols())}")
+    if side not in SIDES:
+        raise InvalidSide(f"side must be 'buy' or 'sell', not {side!r}")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_ORDER_QUANTITY:
+        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_ORDER_QUANTITY}")
     if account.is_house:
         raise ValueError("the house does not place orders")
     fingerprint = request_fingerprint or order_fingerprint(symbol=symbol, side=side, quantity=quantity)
