@@ -237,3 +237,31 @@ def read_events(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"read {len(out)} of {count} events from {url} in {timeout}s")
     return out
+
+
+def wait_for_prices(server: ServerProcess, *, count: int = 3, timeout: float = 30) -> dict[str, Any]:
+    """Wait, bounded, until the server's engine has a price for ``count`` symbols; returns /api/prices."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = server.get("/api/prices").json()
+        if len(body["prices"]) >= count:
+            return dict(body)
+        time.sleep(0.1)
+    raise TimeoutError(f"no prices for {count} symbols within {timeout}s:\n{server.log()[-2000:]}")
+
+
+def create_bot(server: ServerProcess, name: str, *args: str) -> str:
+    """``manage.py createbot`` against the server's database; returns the new token."""
+    return server.manage("createbot", name, *args).stdout.split()[-1]
+
+
+def require_postgres() -> None:
+    """Skip when PostgreSQL is unreachable, except in CI (``CI=true``), where that is a failure."""
+    import pytest
+
+    if postgres_available():
+        return
+    reason = f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason + " (CI=true: PostgreSQL tests must run)")
+    pytest.skip(reason)
