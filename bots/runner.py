@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -33,6 +34,7 @@ from sources.ticks import MalformedTick, Tick
 logger = logging.getLogger(__name__)
 
 PRICE_EVENT = "price"
+RETRY_CAP = 2.0
 RESET_EVENT = "stream-reset"
 
 
@@ -67,6 +69,7 @@ class Runner:
         clock: Callable[[], float] = time.monotonic,
         new_key: Callable[[], str] = lambda: uuid.uuid4().hex,
         backoff: Callable[[], Backoff] = Backoff,
+        retry_backoff: Callable[[], Backoff] | None = None,
         wait_for_exchange: float = 60.0,
         order_patience: float = 60.0,
     ) -> None:
@@ -81,6 +84,10 @@ class Runner:
         self.clock = clock
         self.new_key = new_key
         self.make_backoff = backoff
+        # Waiting for the server and retrying an order use a short cap: the
+        # exchange usually comes back within seconds (``make run`` starts it
+        # with the bots), and an order waits on the answer.
+        self.make_retry_backoff = retry_backoff or partial(Backoff, cap=RETRY_CAP)
         self.wait_for_exchange = wait_for_exchange
         self.order_patience = order_patience
         self.last_seq: dict[str, int] = {}
@@ -150,7 +157,7 @@ class Runner:
 
     def _patiently(self, what: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         """``call()`` until the exchange answers (it may still be starting); ``None`` if stopped."""
-        backoff = self.make_backoff()
+        backoff = self.make_retry_backoff()
         deadline = self.clock() + self.wait_for_exchange
         while not self.stopping:
             try:
@@ -211,7 +218,7 @@ class Runner:
         """Place ``order`` exactly once and tell the strategy the outcome."""
         logger.info("%s: %s", self.name, describe_order(order, seen_price))
         key = self.new_key()
-        backoff = self.make_backoff()
+        backoff = self.make_retry_backoff()
         deadline = self.clock() + self.order_patience
         while True:
             try:

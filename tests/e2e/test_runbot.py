@@ -185,3 +185,19 @@ def test_the_backtest_replays_the_prices_the_live_sources_stream(server: ServerP
         live = {p["seq"]: Decimal(p["price"]) for p in response}
         replayed = [price for s, price, _ in path if s == symbol]
         assert [live[seq] for seq in range(1, 21)] == replayed
+
+
+def test_a_bot_started_before_the_server_waits_for_it_then_trades(tmp_path: Path) -> None:
+    """As with ``make run``, which starts the server and the bots together."""
+    late = ServerProcess(tmp_path / "late-server")
+    token = late.manage("createbot", "early-bird").stdout.split()[-1]
+    bot = Bot(late, tmp_path, "hamster", "--url", late.url, "--token", token, "--symbols", "META")
+    try:
+        wait_for("a warning that it waits", lambda: "waiting for the exchange" in bot.log(), bot, timeout=30)
+        late.start()
+        wait_for("a trade", lambda: trades_of(late, "early-bird"), bot)
+        assert bot.terminate() == 0
+    finally:
+        bot.kill()
+        late.kill()
+    assert "Traceback" not in bot.log()
