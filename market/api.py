@@ -167,6 +167,15 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(exc.status_code, "http_error", str(exc))
 
 
+class ErrorDetail(Schema):
+    code: str = Field(examples=["insufficient_funds"])
+    message: str
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
 class PriceOut(Schema):
     symbol: str = Field(examples=["BTC"])
     price: str = Field(examples=["64210.50"])
@@ -204,7 +213,7 @@ def prices(request: HttpRequest) -> dict[str, Any]:
 
 @api.get(
     "/prices/{symbol}/history",
-    response={200: HistoryOut},
+    response={200: HistoryOut, 400: ErrorOut, 404: ErrorOut},
     tags=["prices"],
     summary="Recent prices of one symbol, oldest first",
 )
@@ -213,15 +222,6 @@ def price_history(request: HttpRequest, symbol: str, query: Query[HistoryQuery])
 
 
 # --- Trading -------------------------------------------------------------------------
-
-
-class ErrorDetail(Schema):
-    code: str = Field(examples=["insufficient_funds"])
-    message: str
-
-
-class ErrorOut(Schema):
-    error: ErrorDetail
 
 
 # Documents the known symbols; the service still checks them at run time.
