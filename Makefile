@@ -40,6 +40,14 @@ run: install ## Run the whole exchange (server, sources, market, bots, dashboard
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} EXCHANGE_URL=$${EXCHANGE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/honcho start --no-colour -f Procfile 2>&1 || true
 
+.PHONY: scale
+scale: install ## Run the scaled topology: Pushpin on PORT, 2 web workers, the engine once, Redis, PostgreSQL
+	deploy/scale.sh 2>&1 || true
+
+.PHONY: bench
+bench: install-dev ## Measure fan-out, orders and backtests (bounded, a few minutes); figures on stdout
+	$(BIN)/python benchmarks/run.py
+
 .PHONY: test
 test: install-dev ## Run the whole test suite
 	$(BIN)/pytest

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 # The Pub/Sub channel django-eventstream 5.3.4 publishes on.
 PUBSUB_CHANNEL = "events_channel"
 # Seconds between PINGs on an idle subscription, so a dead link is noticed.
-HEALTH_CHECK_INTERVAL = 5.0
+HEALTH_CHECK_INTERVAL = 5
 # Bounds for a synchronous publish, so a hung Redis cannot stall a ticker.
 PUBLISH_TIMEOUT = 2.0
 

@@ -176,7 +176,7 @@ class ScaledTopology:
         self.pushpin_log_level = pushpin_log_level
         self.redis = RedisServer(directory)
         self.control_port = free_port_block(4) + 1
-        self.grip_url = f"http://127.0.0.1:{self.control_port}/?iss=pushpin&key={secrets.token_hex(16)}"
+        self.grip_url = f"http://127.0.0.1:{self.control_port}/?iss=pushpin&key={secrets.token_hex(32)}"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers: list[ServerProcess] = []
