@@ -301,9 +301,15 @@ class Runner:
 def stop_on_signals(runner: Runner) -> Iterator[None]:
     """SIGINT and SIGTERM stop ``runner`` (main thread only); previous handlers come back after."""
 
-    def handle(signum: int, frame: FrameType | None) -> None:
+    def stop(signum: int) -> None:
         logger.info("%s: %s received; stopping", runner.name, signal.Signals(signum).name)
         runner.stop()
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        # A handler runs in the main thread between any two bytecodes, possibly
+        # while that thread holds a lock that stopping needs (the reader's, an
+        # Event's, logging's): stop from another thread so it cannot deadlock.
+        threading.Thread(target=stop, args=(signum,), name="runbot-stop", daemon=True).start()
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
