@@ -15,7 +15,7 @@ import pytest
 
 from bots.backtest import price_path
 from sources.catalog import source_specs
-from tests.servers import PYTHON, ROOT, ServerProcess
+from tests.servers import PYTHON, ROOT, ServerProcess, wait_for_prices
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +26,7 @@ DECISION = re.compile(r"(Buying|Selling) <(\w+)>(?: x(\d+))? for ([\d.]+)")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     process = ServerProcess(tmp_path_factory.mktemp("runbot-server"))
     process.start()
+    wait_for_prices(process)
     yield process
     process.kill()
 
@@ -201,3 +202,20 @@ def test_a_bot_started_before_the_server_waits_for_it_then_trades(tmp_path: Path
         bot.kill()
         late.kill()
     assert "Traceback" not in bot.log()
+
+
+def test_the_bots_client_gets_the_original_trade_when_it_retries_an_order_with_its_key(
+    server: ServerProcess,
+) -> None:
+    from bots.client import ExchangeClient, OrderRefused
+
+    token = server.manage("createbot", "retrier-e2e").stdout.split()[-1]
+    client = ExchangeClient(server.url, token)
+    first = client.place_order(symbol="META", side="buy", quantity=1, key="retry-me")
+    again = client.place_order(symbol="META", side="buy", quantity=1, key="retry-me")
+    assert again == first
+    account = client.account()
+    assert (account["positions"], account["trades"]) == ({"META": 1}, 1)
+    with pytest.raises(OrderRefused) as refused:
+        client.place_order(symbol="META", side="sell", quantity=5, key="too-many")
+    assert refused.value.code == "insufficient_position"
