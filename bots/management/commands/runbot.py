@@ -7,7 +7,7 @@ import logging
 import os
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
 
 from bots.client import ExchangeClient, OrderRefused
 from bots.runner import ExchangeUnavailable, Runner, stop_on_signals
@@ -35,17 +35,21 @@ def strategies_help() -> str:
     )
 
 
+class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Django's option order, with the strategy list kept as written."""
+
+
 class Command(BaseCommand):
     help = (
-        "Run a trading bot: follow the market stream, let a strategy decide, place its orders. "
-        "Without --url/--token it trades on the local server under an account named after the "
-        "strategy (created if missing)."
+        "Run a trading bot: follow the market stream, let a strategy decide, place its orders.\n"
+        "Without --url/--token it trades on the local server under an account named after\n"
+        "the strategy (created if missing)."
     )
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.epilog = strategies_help()
-        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.formatter_class = HelpFormatter
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
