@@ -22,6 +22,7 @@
   const TAPE_ROWS = 60;
   const MARKERS_KEPT = 300;
   const POINTS_KEPT = 4000;
+  const VISIBLE_TICKS = 240;
   const ACCOUNTS_MIN_INTERVAL_MS = 1000;
   const ACCOUNTS_REFRESH_MS = 15000;
   const RENDER_INTERVAL_MS = 150;
@@ -43,15 +44,39 @@
   const trend = (value) => (value > 0 ? "up" : value < 0 ? "down" : "flat");
   const seconds = (ts) => Date.parse(ts) / 1000;
 
-  /** A stable colour per account name, the same in every browser. */
-  function colorFor(name) {
+  // Distinct colours that are neither the up green nor the down red.
+  const PALETTE = ["#f0b90b", "#3b82f6", "#c084fc", "#22d3ee", "#fb923c", "#f472b6", "#e5e7eb", "#c08457"];
+  const accountColors = new Map();
+
+  function nameHash(name) {
     let hash = 2166136261;
     for (let i = 0; i < name.length; i += 1) {
       hash ^= name.charCodeAt(i);
       hash = Math.imul(hash, 16777619) >>> 0;
     }
-    const hue = Math.round((hash % 3600) / 10 + 47) % 360;
-    return `hsl(${hue}, 78%, 64%)`;
+    return hash;
+  }
+
+  /**
+   * One colour per account, kept for the life of the page: the name's own
+   * palette slot, or the next free one, so the accounts on screen differ.
+   */
+  function colorFor(name) {
+    let color = accountColors.get(name);
+    if (color === undefined) {
+      const taken = new Set(accountColors.values());
+      const start = nameHash(name) % PALETTE.length;
+      color = PALETTE[start];
+      for (let i = 0; i < PALETTE.length; i += 1) {
+        const candidate = PALETTE[(start + i) % PALETTE.length];
+        if (!taken.has(candidate)) {
+          color = candidate;
+          break;
+        }
+      }
+      accountColors.set(name, color);
+    }
+    return color;
   }
 
   function randomKey() {
@@ -100,7 +125,13 @@
       },
       grid: { vertLines: { color: GRID }, horzLines: { color: GRID } },
       rightPriceScale: { borderColor: BORDER, scaleMargins: { top: 0.15, bottom: 0.12 } },
-      timeScale: { borderColor: BORDER, timeVisible: true, secondsVisible: true, rightOffset: 4 },
+      timeScale: {
+        borderColor: BORDER,
+        timeVisible: true,
+        secondsVisible: true,
+        rightOffset: 4,
+        maxBarSpacing: 6,
+      },
       crosshair: { mode: LWC.CrosshairMode.Magnet },
       localization: { priceFormatter: money },
       handleScroll: { vertTouchDrag: false },
@@ -358,9 +389,25 @@
     return { ...account, equityNow: equity, pnlNow: pnl };
   }
 
+  function heldPositions(positions) {
+    return Object.entries(positions || {}).filter(([, quantity]) => quantity > 0);
+  }
+
   function holdingsText(positions) {
-    const held = Object.entries(positions || {}).filter(([, quantity]) => quantity > 0);
+    const held = heldPositions(positions);
     return held.length ? held.map(([symbol, quantity]) => `${whole(quantity)} ${symbol}`).join(" · ") : "\u2014";
+  }
+
+  function holdingsCell(positions) {
+    const cell = element("td", "holdings");
+    const held = heldPositions(positions);
+    if (!held.length) cell.textContent = "\u2014";
+    for (const [symbol, quantity] of held) {
+      const chip = element("span", "holding");
+      chip.append(element("b", "", whole(quantity)), document.createTextNode(` ${symbol}`));
+      cell.append(chip);
+    }
+    return cell;
   }
 
   // --- Rendering --------------------------------------------------------------------
@@ -440,10 +487,10 @@
         const row = element("tr", isYou ? "you" : "");
         row.dataset.account = account.name;
         row.append(
-          element("td", "muted num", String(index + 1)),
+          element("td", "rank muted num", String(index + 1)),
           accountCell(account.name, isYou),
           element("td", "num r", money(Number(account.cash))),
-          element("td", "holdings", holdingsText(account.positions)),
+          holdingsCell(account.positions),
           element("td", "num r", money(account.equityNow)),
           element("td", `num r ${trend(account.pnlNow)}`, signedMoney(account.pnlNow)),
           element("td", "num r", whole(account.trades)),
@@ -489,15 +536,21 @@
         getJSON(`${config.urls.api}prices/${encodeURIComponent(asset.symbol)}/history?limit=${config.historyLimit}`),
       ),
     );
+    await loadAccounts();
+    // Colours go to the accounts in name order, so every page that sees the
+    // same accounts colours them alike.
+    accounts.map((account) => account.name).sort().forEach(colorFor);
     for (const history of histories) {
       const state = assets.get(history.symbol);
       if (state) mergePrices(state, history.prices);
     }
     for (const trade of recent.trades) addTrade(trade, { fromSnapshot: true });
-    await loadAccounts();
     for (const state of assets.values()) {
       if (!state.fitted && state.points.length) {
-        state.chart.timeScale().fitContent();
+        // A window of recent ticks; a short history is not stretched past
+        // maxBarSpacing, so it fills the chart as ticks arrive.
+        const last = state.points.length - 1;
+        state.chart.timeScale().setVisibleLogicalRange({ from: Math.max(0, last - VISIBLE_TICKS), to: last + 4 });
         state.fitted = true;
       }
     }
@@ -673,6 +726,24 @@
   window.exchangeDashboard = Object.freeze({
     markers: (symbol) => (assets.get(symbol) ? assets.get(symbol).markers.map((m) => ({ ...m.trade })) : []),
     points: (symbol) => (assets.get(symbol) ? assets.get(symbol).points.length : 0),
+    /** Pairs of neighbouring chart points whose seqs are not consecutive: ticks the page missed. */
+    seqGaps: (symbol) => {
+      const seqs = assets.get(symbol) ? assets.get(symbol).points.map((p) => p.seq) : [];
+      return seqs.slice(1).flatMap((seq, i) => (seq === seqs[i] + 1 ? [] : [[seqs[i], seq]]));
+    },
     cursor: () => stream.cursor,
+    /** Where a trade's marker sits, in viewport pixels (null when it is off the chart). */
+    markerPosition: (tradeId) => {
+      for (const state of assets.values()) {
+        const marker = state.markers.find((m) => m.trade.id === tradeId);
+        if (!marker) continue;
+        const x = state.chart.timeScale().timeToCoordinate(marker.time);
+        const y = state.series.priceToCoordinate(Number(marker.trade.price));
+        if (x === null || y === null) return null;
+        const box = state.panel.querySelector(".chart").getBoundingClientRect();
+        return { x: box.left + x, y: box.top + y };
+      }
+      return null;
+    },
   });
 })();
