@@ -219,3 +219,33 @@ def test_the_bots_client_gets_the_original_trade_when_it_retries_an_order_with_i
     with pytest.raises(OrderRefused) as refused:
         client.place_order(symbol="META", side="sell", quantity=5, key="too-many")
     assert refused.value.code == "insufficient_position"
+
+
+def test_a_bot_rides_out_a_server_restart_and_resumes_from_its_cursor(tmp_path: Path) -> None:
+    first = ServerProcess(tmp_path / "restarted").start()
+    wait_for_prices(first)
+    token = first.manage("createbot", "survivor").stdout.split()[-1]
+    bot = Bot(first, tmp_path, "hamster", "--url", first.url, "--token", token, "--symbols", "META")
+    second = ServerProcess(tmp_path / "restarted", database_url=first.database_url, port=first.port)
+    try:
+        wait_for("a trade", lambda: trades_of(first, "survivor"), bot)
+        first.stop()
+        before = len(trades_of_db(first, "survivor"))
+        second.start()
+        wait_for("a reconnection", lambda: "reconnecting from market-META:" in bot.log(), bot)
+        wait_for("a trade after the restart", lambda: len(trades_of(second, "survivor")) > before, bot)
+        assert bot.terminate() == 0
+    finally:
+        bot.kill()
+        first.kill()
+        second.kill()
+    assert "Traceback" not in bot.log()
+
+
+def trades_of_db(server: ServerProcess, name: str) -> list[str]:
+    """The account's trades while its server is down, through a management command."""
+    script = (
+        "from market.models import Trade;"
+        f"print('\\n'.join(str(t.pk) for t in Trade.objects.filter(account__name={name!r})))"
+    )
+    return server.manage("shell", "-c", script).stdout.split()
