@@ -253,7 +253,10 @@ COLUMNS = [
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for result in results:
-        cells = ["yes" if result[key] is True else "no" if result[key] is False else str(result[key]) for key, _ in COLUMNS]
+        cells = [
+            "yes" if result[key] is True else "no" if result[key] is False else str(result[key])
+            for key, _ in COLUMNS
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -263,16 +266,23 @@ def summary(results: list[dict[str, Any]]) -> str:
     for result in results:
         if result["ok"]:
             held[result["target"]] = max(held.get(result["target"], 0), result["clients"])
-    lines = [f"- {target} held {count} clients (p99 <= {P99_LIMIT_MS:g} ms, no loss)" for target, count in held.items()]
+    lines = [
+        f"- {target} held {count} clients (p99 <= {P99_LIMIT_MS:g} ms, no loss)"
+        for target, count in held.items()
+    ]
     if "peer" in held and "default" in held:
         lines.append(f"- default / peer = {held['default'] / held['peer']:.2f}")
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--targets", default="default,pushpin,peer")
-    parser.add_argument("--steps", help="client counts for every target, e.g. 1,100,1000 (default: per target)")
+    parser.add_argument(
+        "--steps", help="client counts for every target, e.g. 1,100,1000 (default: per target)"
+    )
     parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per step")
     parser.add_argument("--interval", type=float, default=0.3, help="tick interval of each of the 3 sources")
     parser.add_argument("--json", type=Path, help="also write every step's figures here")

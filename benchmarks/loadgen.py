@@ -47,7 +47,13 @@ def parse_ts(value: str) -> float:
 
 
 async def run_client(
-    client: Client, host: str, port: int, path: str, window: Window, gate: asyncio.Semaphore, stop: asyncio.Event
+    client: Client,
+    host: str,
+    port: int,
+    path: str,
+    window: Window,
+    gate: asyncio.Semaphore,
+    stop: asyncio.Event,
 ) -> None:
     try:
         async with gate:
@@ -64,7 +70,7 @@ async def run_client(
                 return
             chunked = b"chunked" in head.lower()
             client.connected = True
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+    except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
         client.failed = exc.__class__.__name__
         return
     buffer = b""
@@ -173,7 +179,9 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", required=True)
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
