@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 PRICE_EVENT = "price"
 RETRY_CAP = 2.0
+# A bot reconnects to the stream within 5 s of the server coming back; the jitter
+# still spreads many bots' reconnections.
+STREAM_RETRY_CAP = 5.0
 RESET_EVENT = "stream-reset"
 
 
@@ -68,7 +71,7 @@ class Runner:
         sleep: Callable[[float], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         new_key: Callable[[], str] = lambda: uuid.uuid4().hex,
-        backoff: Callable[[], Backoff] = Backoff,
+        backoff: Callable[[], Backoff] | None = None,
         retry_backoff: Callable[[], Backoff] | None = None,
         wait_for_exchange: float = 60.0,
         order_patience: float = 60.0,
@@ -83,7 +86,7 @@ class Runner:
         self.sleep = sleep or self.stop_event.wait
         self.clock = clock
         self.new_key = new_key
-        self.make_backoff = backoff
+        self.make_backoff = backoff or partial(Backoff, cap=STREAM_RETRY_CAP)
         # Waiting for the server and retrying an order use a short cap: the
         # exchange usually comes back within seconds (``make run`` starts it
         # with the bots), and an order waits on the answer.
