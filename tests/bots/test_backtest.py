@@ -190,3 +190,10 @@ def test_live_trading_and_the_backtest_make_the_same_trades_on_the_same_prices(
     assert runner.rejections == backtest.rejections > 0
     assert exchange.cash == backtest.final_cash
     assert {s: q for s, q in exchange.positions.items() if q} == backtest.positions
+
+
+def test_no_progress_bar_is_drawn_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    out = io.StringIO()
+    call_command("backtest", "hamster", "--ticks", "100", "--seeds", "1-3", stdout=out)
+    assert capsys.readouterr().err == ""
+    assert "hamster" in out.getvalue()
