@@ -49,7 +49,6 @@ def page_config(request: HttpRequest) -> dict[str, Any]:
             "trade": reverse("dashboard:trade"),
         },
         "account": account,
-        "startingCash": str(settings.EXCHANGE_STARTING_CASH),
         "historyLimit": HISTORY_LIMIT,
         "tradesLimit": TRADES_LIMIT,
     }

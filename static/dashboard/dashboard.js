@@ -21,6 +21,7 @@
   const BORDER = "#2b3139";
   const TAPE_ROWS = 60;
   const MARKERS_KEPT = 300;
+  const TRADES_KEPT = 2000;
   const POINTS_KEPT = 4000;
   const VISIBLE_TICKS = 240;
   const ACCOUNTS_MIN_INTERVAL_MS = 1000;
@@ -314,9 +315,23 @@
   }
 
   // --- Trades ---------------------------------------------------------------------
+  // Trades below this id were let go to bound memory on a page left open for
+  // days; one arriving again is a repeat, not news.
+  let oldestKeptTrade = 0;
+
+  function forgetOldTrades() {
+    const ids = Array.from(trades.keys()).sort((a, b) => a - b);
+    oldestKeptTrade = ids[ids.length - TRADES_KEPT];
+    for (const id of ids) {
+      if (id >= oldestKeptTrade) break;
+      trades.delete(id);
+    }
+  }
+
   function addTrade(trade, { fromSnapshot = false } = {}) {
-    if (trades.has(trade.id)) return false;
+    if (trades.has(trade.id) || trade.id < oldestKeptTrade) return false;
     trades.set(trade.id, trade);
+    if (trades.size > TRADES_KEPT * 1.25) forgetOldTrades();
     const state = assets.get(trade.symbol);
     if (state) {
       const marker = markerFor(state, trade);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.support import TICK_INTERVAL, ConsoleErrors
 from tests.servers import ROOT, ServerProcess
@@ -180,6 +181,42 @@ def test_a_person_signs_up_trades_and_sees_the_exchange_s_refusal(
     expect(result).to_have_attribute("data-state", "error")
     expect(mine).to_contain_text("3 META")
     expect(mine).not_to_contain_text("BTC")
+
+
+def test_a_stream_reset_reloads_the_snapshot_so_nothing_is_missing(
+    page: Page, server: ServerProcess, bot: Callable[[str], str], console: ConsoleErrors
+) -> None:
+    """The server no longer keeps the page's cursor: it says so, and the page fills the gap."""
+    missed = place(server, bot("frank"), "TCSG", "buy", 1)
+    cursor = server.get("/api/prices").json()["cursor"]
+    answered: dict[str, int] = {"trades": 0, "stream": 0}
+
+    def snapshot_without_the_trade(route: Route) -> None:
+        answered["trades"] += 1
+        if answered["trades"] > 1:
+            route.continue_()
+            return
+        route.fulfill(json={"cursor": cursor, "trades": []})
+
+    def reset_then_real_stream(route: Route) -> None:
+        answered["stream"] += 1
+        if answered["stream"] > 1:
+            route.continue_()
+            return
+        channels = json.dumps({"channels": [f"market-{symbol}" for symbol in SYMBOLS]})
+        route.fulfill(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
+            body=f"event: stream-reset\nid: {cursor}\ndata: {channels}\n\n",
+        )
+
+    page.route("**/api/trades?*", snapshot_without_the_trade)
+    page.route("**/market/stream/**", reset_then_real_stream)
+    page.goto(server.url + "/")
+    row = page.locator(f"[data-testid=tape] tr[data-trade-id='{missed['id']}']")
+    expect(row).to_contain_text("frank", timeout=WAIT_MS)
+    expect(row).to_have_count(1)
+    assert answered["trades"] >= 2
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
 
 
 def test_visitors_are_offered_a_login_instead_of_the_order_form(
