@@ -7,7 +7,6 @@ what keeps the books whole, not one process's scheduling.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import requests
 
 from tests.servers import (
     ServerProcess,
+    create_bots,
     drop_postgres_database,
     postgres_database,
     require_postgres,
@@ -33,15 +33,6 @@ pytestmark = pytest.mark.e2e
 RACE_ENV = {"EXCHANGE_ORDER_RATE": "0"}
 BOTS = ["seller", "retrier", "mixer0", "mixer1", "mixer2", "mixer3"]
 STARTING_CASH = Decimal("100000.00")
-
-
-def create_bots(server: ServerProcess, names: list[str]) -> dict[str, str]:
-    """Tokens for several new accounts from one management command run (each run costs seconds)."""
-    script = (
-        "import json; from market.services import issue_token; "
-        f"print(json.dumps({{name: issue_token(name=name) for name in {names!r}}}))"
-    )
-    return dict(json.loads(server.manage("shell", "-v", "0", "-c", script).stdout.splitlines()[-1]))
 
 
 class Pair:
