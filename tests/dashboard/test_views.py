@@ -240,3 +240,22 @@ def test_orders_beyond_the_account_s_rate_are_refused_with_retry_after(
     assert refused.json()["error"]["code"] == "rate_limited"
     assert int(refused["Retry-After"]) >= 1
     assert Trade.objects.count() == 1
+
+
+def test_logging_out_takes_a_post_and_leads_back_to_the_dashboard(logged_in: Client) -> None:
+    response = logged_in.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert response.url == "/"
+    assert page_config(logged_in.get("/"))["account"] is None
+
+
+def test_a_person_named_like_a_bot_gets_an_account_of_their_own(client: Client, prices: None) -> None:
+    issue_token(name="frank")
+    client.post(
+        "/accounts/signup/",
+        {"username": "frank", "password1": "correct-horse-battery", "password2": "correct-horse-battery"},
+    )
+    account = page_config(client.get("/"))["account"]
+    assert account not in (None, "frank")
+    assert order(client).json()["account"] == account
+    assert Trade.objects.filter(account__name="frank").count() == 0
