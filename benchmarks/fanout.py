@@ -29,8 +29,8 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -92,8 +92,48 @@ def rss_mb(procs: list[psutil.Process]) -> float:
     return total / 2**20
 
 
-def measure(url: str, clients: int, duration: float, server_pids: Callable[[], list[int]]) -> dict[str, Any]:
-    """One step: the load generator's figures plus the server's CPU and memory in its window."""
+def profile_summary(raw: Path, top: int = 20) -> str:
+    """The hottest frames of a py-spy ``--format raw`` profile, inclusive and self."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(count)
+        own[frames[-1]] += int(count)
+        for frame in set(frames):
+            inclusive[frame] += int(count)
+    lines = [f"{total} samples; inclusive:"]
+    lines += [f"  {n / total:6.1%} {frame}" for frame, n in inclusive.most_common(top)]
+    lines.append("self:")
+    lines += [f"  {n / total:6.1%} {frame}" for frame, n in own.most_common(top)]
+    return "\n".join(lines)
+
+
+def start_profile(pid: int, duration: float, raw: Path) -> subprocess.Popen[bytes] | None:
+    spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
+    if not Path(spy).exists():
+        print("py-spy is not installed; no profile", file=sys.stderr)
+        return None
+    command = [spy, "record", "-p", str(pid), "-d", str(int(duration)), "-r", "200", "--format", "raw"]
+    return subprocess.Popen(
+        [*command, "-o", str(raw), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def measure(
+    url: str,
+    clients: int,
+    duration: float,
+    server_pids: Callable[[], list[int]],
+    profile: Path | None = None,
+) -> dict[str, Any]:
+    """One step: the load generator's figures plus the server's CPU and memory in its window.
+
+    With ``profile``, py-spy samples the first server process during the window
+    and a summary of where its time goes is written beside the raw profile.
+    """
     command = [
         *taskset(LOAD_CORE),
         PYTHON,
@@ -110,14 +150,23 @@ def measure(url: str, clients: int, duration: float, server_pids: Callable[[], l
     cpu_start = cpu_end = 0.0
     start = end = time.monotonic()
     assert loadgen.stderr is not None
+    spy = None
     for line in loadgen.stderr:
         if line.startswith("window start"):
             procs = process_tree(server_pids())
             cpu_start, start = cpu_seconds(procs), time.monotonic()
+            if profile is not None:
+                spy = start_profile(server_pids()[0], duration, profile)
         elif line.startswith("window end"):
             cpu_end, end = cpu_seconds(procs), time.monotonic()
             memory = rss_mb(procs)
     out, _ = loadgen.communicate(timeout=120)
+    if spy is not None and profile is not None:
+        spy.wait(60)
+        if profile.exists():
+            summary_path = profile.with_suffix(".txt")
+            summary_path.write_text(profile_summary(profile))
+            print(f"profile: {summary_path}", file=sys.stderr)
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     busy = cpu_end - cpu_start
     result["server_cpu"] = round(busy / (end - start), 3) if end > start else float("nan")
@@ -214,17 +263,29 @@ TARGETS = {"default": default_server, "pushpin": pushpin_topology, "peer": peer_
 
 
 def run(
-    targets: list[str], steps: dict[str, list[int]], duration: float, interval: float
+    targets: list[str],
+    steps: dict[str, list[int]],
+    duration: float,
+    interval: float,
+    profile: tuple[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+    # Kept after the run: the servers' logs (benchmarks/results/ is not in git).
+    work = ROOT / "benchmarks" / "results" / "fanout-work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with contextlib.nullcontext(str(work)) as tmp:
         for name in targets:
             if name == "pushpin" and missing_services():
                 print(f"skipping pushpin: missing {', '.join(missing_services())}", file=sys.stderr)
                 continue
             with TARGETS[name](Path(tmp) / name, interval) as (url, pids):
                 for clients in steps[name]:
-                    result = {"target": name, **measure(url, clients, duration, pids)}
+                    raw = None
+                    if profile == (name, clients):
+                        raw = ROOT / "benchmarks" / "results" / f"profile-{name}-{clients}.raw"
+                        raw.parent.mkdir(exist_ok=True)
+                    result = {"target": name, **measure(url, clients, duration, pids, raw)}
                     result["ok"] = passed(result)
                     results.append(result)
                     print(json.dumps(result), file=sys.stderr, flush=True)
@@ -286,12 +347,21 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per step")
     parser.add_argument("--interval", type=float, default=0.3, help="tick interval of each of the 3 sources")
     parser.add_argument("--json", type=Path, help="also write every step's figures here")
+    parser.add_argument(
+        "--profile",
+        metavar="TARGET:CLIENTS",
+        help="py-spy the server during that step, e.g. default:1000 (into benchmarks/results/)",
+    )
     args = parser.parse_args()
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     steps = dict(DEFAULT_STEPS)
     if args.steps:
         steps = {name: [int(n) for n in args.steps.split(",")] for name in targets}
-    results = run(targets, steps, args.duration, args.interval)
+    profile = None
+    if args.profile:
+        name, _, count = args.profile.partition(":")
+        profile = (name, int(count))
+    results = run(targets, steps, args.duration, args.interval, profile)
     print(table(results))
     print()
     print(summary(results))
