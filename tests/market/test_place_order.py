@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django_eventstream.models import Event
 
@@ -268,3 +268,11 @@ def test_createbot_prints_the_token_as_its_last_word(capsys: pytest.CaptureFixtu
     assert account.cash == Decimal("1234.50")
     call_command("createbot", "investor")
     assert capsys.readouterr().out.split()[-1] != token
+
+
+def test_createbot_revoke_disables_the_token_at_once(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("createbot", "investor")
+    call_command("createbot", "investor", "--revoke")
+    assert Account.objects.get(name="investor").token_hash is None
+    with pytest.raises(CommandError, match="no token"):
+        call_command("createbot", "investor", "--revoke")

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from market.models import Account
-from market.services import issue_token
+from market.services import issue_token, revoke_token
 
 
 def money(text: str) -> Decimal:
@@ -24,7 +24,8 @@ def money(text: str) -> Decimal:
 class Command(BaseCommand):
     help = (
         "Create a trading account named NAME and print a new API token as the last word. "
-        "Running it again for an existing name rotates the token: the old one stops working at once."
+        "Running it again for an existing name rotates the token: the old one stops working at once. "
+        "--revoke disables the token without issuing a new one."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,8 +36,14 @@ class Command(BaseCommand):
             default=None,
             help="starting cash of a new account (default: EXCHANGE_STARTING_CASH)",
         )
+        parser.add_argument("--revoke", action="store_true", help="disable the account's token; issue none")
 
-    def handle(self, *args: Any, name: str, cash: Decimal | None, **options: Any) -> None:
+    def handle(self, *args: Any, name: str, cash: Decimal | None, revoke: bool, **options: Any) -> None:
+        if revoke:
+            if not revoke_token(name=name):
+                raise CommandError(f"{name} has no token to revoke")
+            self.stdout.write(f"revoked the token of {name}; it no longer works")
+            return
         existed = Account.objects.filter(name=name).exists()
         try:
             token = issue_token(name=name, cash=cash)
