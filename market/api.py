@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from typing import Any, Literal
 
 from django.conf import settings
@@ -51,8 +52,7 @@ class ApiError(Exception):
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    duplicates = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
     if duplicates:
         raise ApiError(400, "malformed_json", f"duplicate key(s) in the JSON body: {', '.join(duplicates)}")
     return dict(pairs)
@@ -73,8 +73,6 @@ class StrictJsonParser(Parser):
         try:
             return json.loads(request.body, object_pairs_hook=_reject_duplicate_keys)
         except (ValueError, RecursionError) as exc:
-            if isinstance(exc.__cause__ or exc.__context__, ApiError):
-                raise
             raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
 
 
