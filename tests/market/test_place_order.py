@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django_eventstream.models import Event
 
 from market.errors import (
@@ -179,6 +179,13 @@ def test_the_database_refuses_negative_cash_and_positions(alice: Account) -> Non
         Trade.objects.create(account=alice, symbol="BTC", side="buy", quantity=0, price=1, notional=1)
     with pytest.raises(IntegrityError), transaction.atomic():
         Trade.objects.create(account=alice, symbol="BTC", side="buy", quantity=1, price=0, notional=1)
+
+
+def test_the_database_refuses_to_change_a_trade(alice: Account) -> None:
+    trade = place_order(account=alice, symbol="META", side="buy", quantity=1)
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Trade.objects.filter(pk=trade.pk).update(quantity=2)
+    assert Trade.objects.get(pk=trade.pk).quantity == 1
 
 
 def test_the_audit_notices_a_balance_the_trades_do_not_explain(alice: Account) -> None:
