@@ -39,6 +39,9 @@ JSON_TYPES = ("application/json",)
 FIELD_CODES = {"quantity": "invalid_quantity", "side": "invalid_side", "symbol": "unknown_symbol"}
 # Seconds a client should wait before retrying when the database is busy.
 BUSY_RETRY_AFTER = "1"
+# Database errors that mean "too much at once" rather than "down": SQLite's
+# lock timeout, PostgreSQL's connection limit.
+BUSY_SIGNS = ("database is locked", "too many clients")
 
 
 class ApiError(Exception):
@@ -125,9 +128,9 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @api.exception_handler(OperationalError)
 def _database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
-    # SQLite's "database is locked" after the busy timeout, or PostgreSQL
-    # going away: the request changed nothing and may be retried.
-    locked = "locked" in str(exc).lower()
+    # Busy (see BUSY_SIGNS) or unreachable: either way the request changed
+    # nothing and may be retried.
+    locked = any(sign in str(exc).lower() for sign in BUSY_SIGNS)
     logger.warning("database %s: %s", "busy" if locked else "unavailable", exc)
     return error_response(
         503,

@@ -8,6 +8,7 @@ what keeps the books whole, not one process's scheduling.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -99,9 +100,18 @@ def race(
 
     def send(index: int) -> requests.Response:
         barrier.wait(timeout=30)
-        return requests.post(
-            urls[index % len(urls)] + "/api/orders", json=bodies[index], headers=headers[index], timeout=60
-        )
+        # A busy database may answer 503 with Retry-After; a client retries the same request.
+        for _ in range(10):
+            response = requests.post(
+                urls[index % len(urls)] + "/api/orders",
+                json=bodies[index],
+                headers=headers[index],
+                timeout=60,
+            )
+            if response.status_code != 503:
+                return response
+            time.sleep(float(response.headers.get("Retry-After", "1")))
+        return response
 
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
         return list(pool.map(send, range(len(bodies))))
