@@ -307,3 +307,16 @@ def test_the_schema_documents_the_bearer_scheme_and_the_order_body() -> None:
     assert order["additionalProperties"] is False
     assert set(order["required"]) == {"symbol", "side", "quantity"}
     assert Client().get("/api/docs").status_code == 200
+
+
+def test_a_token_acts_on_its_own_account_only(token: str) -> None:
+    bob_token = make_account("bob")[1]
+    client = Client()
+    placed = post_order(client, with_(quantity=4), token=bob_token, key="earlier")
+    assert (placed.status_code, placed.json()["account"]) == (201, "bob")
+    assert (
+        client.get("/api/accounts/me", headers={"Authorization": f"Bearer {bob_token}"}).json()["name"]
+        == "bob"
+    )
+    alice = client.get("/api/accounts/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert (alice["cash"], alice["positions"], alice["trades"]) == ("99000.00", {"META": 2}, 1)
