@@ -46,9 +46,9 @@ from tests.servers import PYTHON, ServerProcess, free_port  # noqa: E402
 
 P99_LIMIT_MS = 250.0
 DEFAULT_STEPS = {
-    "default": [1, 100, 500, 1000, 1500, 2000],
-    "pushpin": [1, 100, 1000, 2000, 3000, 4000],
-    "peer": [1, 100, 1000, 2000, 3000],
+    "default": [1, 100, 250, 500, 750, 1000, 1500, 2000],
+    "pushpin": [1, 100, 500, 1000, 1500, 2000, 2500, 3000, 3500],
+    "peer": [1, 100, 1000, 1500, 2000, 2500, 3000],
 }
 SERVER_CORE, LOAD_CORE = "0", "1"
 
@@ -116,7 +116,20 @@ def start_profile(pid: int, duration: float, raw: Path) -> subprocess.Popen[byte
     if not Path(spy).exists():
         print("py-spy is not installed; no profile", file=sys.stderr)
         return None
-    command = [spy, "record", "-p", str(pid), "-d", str(int(duration)), "-r", "200", "--format", "raw"]
+    # --gil: only the thread holding the GIL, i.e. where the Python CPU time goes.
+    command = [
+        spy,
+        "record",
+        "-p",
+        str(pid),
+        "-d",
+        str(int(duration)),
+        "-r",
+        "100",
+        "--gil",
+        "--format",
+        "raw",
+    ]
     return subprocess.Popen(
         [*command, "-o", str(raw), "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )

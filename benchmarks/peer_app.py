@@ -3,8 +3,9 @@
     python -m uvicorn benchmarks.peer_app:app --port 8100    (PEER_TICK_INTERVAL=0.3)
 
 It streams the same events as the exchange's market stream (``price`` with
-``{"symbol","price","seq","ts"}``, the three assets in turn, each every
-``PEER_TICK_INTERVAL`` seconds: 10 events/s at 0.3) to every client from one in-memory broadcaster:
+``{"symbol","price","seq","ts"}``, one per asset every ``PEER_TICK_INTERVAL``
+seconds, in bursts of three as the exchange's sources tick: 10 events/s at
+0.3) to every client from one in-memory broadcaster:
 no database, no storage, no resume. What the exchange does beyond this (stored,
 resumable events, a feed, a database) is what the ratio of the two measures.
 """
@@ -35,11 +36,12 @@ async def broadcast() -> None:
     loop = asyncio.get_running_loop()
     next_at = loop.time()
     while True:
+        # The exchange's three sources tick on one schedule, so their events
+        # come in bursts of three every INTERVAL: the peer does the same.
+        next_at += INTERVAL
+        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        seq += 1
         for symbol, price in SYMBOLS:
-            # Each asset ticks every INTERVAL, as each of the exchange's sources does.
-            next_at += INTERVAL / len(SYMBOLS)
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            seq += 1
             data = {
                 "symbol": symbol,
                 "price": f"{price + seq % 10}.00",
@@ -47,7 +49,7 @@ async def broadcast() -> None:
                 "ts": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             }
             # "\n" line ends, as django-eventstream writes them (sse-starlette's default is "\r\n").
-            event = ServerSentEvent(data=json.dumps(data), event="price", id=str(seq), sep="\n")
+            event = ServerSentEvent(data=json.dumps(data), event="price", id=f"{symbol}:{seq}", sep="\n")
             for queue in list(subscribers):
                 if queue.qsize() < QUEUE_LIMIT:
                     queue.put_nowait(event)
