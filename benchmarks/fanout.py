@@ -84,6 +84,15 @@ def cpu_seconds(procs: list[psutil.Process]) -> float:
     return total
 
 
+def cpu_by_process(procs: list[psutil.Process]) -> dict[int, tuple[str, float]]:
+    found = {}
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            found[proc.pid] = (proc.name(), times.user + times.system)
+    return found
+
+
 def rss_mb(procs: list[psutil.Process]) -> float:
     total = 0
     for proc in procs:
@@ -157,6 +166,8 @@ def measure(
         str(clients),
         "--duration",
         str(duration),
+        "--connect-timeout",
+        "120",
     ]
     loadgen = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     procs = process_tree(server_pids())
@@ -168,10 +179,12 @@ def measure(
         if line.startswith("window start"):
             procs = process_tree(server_pids())
             cpu_start, start = cpu_seconds(procs), time.monotonic()
+            parts_start = cpu_by_process(procs)
             if profile is not None:
                 spy = start_profile(server_pids()[0], duration, profile)
         elif line.startswith("window end"):
             cpu_end, end = cpu_seconds(procs), time.monotonic()
+            parts_end = cpu_by_process(procs)
             memory = rss_mb(procs)
     out, _ = loadgen.communicate(timeout=120)
     if spy is not None and profile is not None:
@@ -184,6 +197,12 @@ def measure(
     busy = cpu_end - cpu_start
     result["server_cpu"] = round(busy / (end - start), 3) if end > start else float("nan")
     result["server_rss_mb"] = round(memory, 1)
+    # Where the server's CPU went, by process name (Pushpin's parts, workers, engine).
+    by_name: Counter[str] = Counter()
+    for pid, (name, seconds) in parts_end.items():
+        if pid in parts_start:
+            by_name[name] += seconds - parts_start[pid][1]
+    result["cpu_by_process"] = {name: round(used / (end - start), 3) for name, used in by_name.most_common(6)}
     result["cpu_us_per_event"] = round(busy / result["events"] * 1e6, 1) if result["events"] else float("nan")
     return result
 

@@ -57,12 +57,12 @@ async def run_client(
 ) -> None:
     try:
         async with gate:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 30)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 60)
             writer.write(
                 f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
                 "Cache-Control: no-cache\r\n\r\n".encode()
             )
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 60)
             status = head.split(b" ", 2)[1]
             if status != b"200":
                 client.failed = f"status {status.decode()}"
