@@ -68,11 +68,18 @@ def process_tree(pids: list[int]) -> list[psutil.Process]:
 
 
 def pin(pids: list[int], core: str) -> None:
+    """Pin every thread of these processes and their children to ``core``.
+
+    Per thread: Linux applies an affinity to one thread, and threads that
+    already run (Pushpin's, condure's, the engine's) keep their own.
+    """
     if not taskset(core):
         return
     for proc in process_tree(pids):
         with contextlib.suppress(psutil.Error):
-            proc.cpu_affinity([int(core)])
+            for thread in proc.threads():
+                with contextlib.suppress(OSError):
+                    os.sched_setaffinity(thread.id, {int(core)})
 
 
 def cpu_seconds(procs: list[psutil.Process]) -> float:
