@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from django_eventstream.views import events
 
 from exchange_site.errors import error_response
 from market.events import market_channel
 from sources.catalog import symbols as all_symbols
+from sources.sse import serve_stream
 
 
 def parse_symbols(raw: str | None) -> list[str]:
@@ -35,7 +35,7 @@ def market_stream(request: HttpRequest) -> HttpResponse:
         wanted = parse_symbols(request.GET.get("symbols"))
     except ValueError as exc:
         return error_response(400, "unknown_symbol", str(exc))
-    return events(request, channels=[market_channel(symbol) for symbol in wanted])
+    return serve_stream(request, [market_channel(symbol) for symbol in wanted])
 
 
 @require_GET

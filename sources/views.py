@@ -6,11 +6,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_eventstream import get_current_event_id
-from django_eventstream.views import events
 
 from exchange_site.errors import error_response
 from sources.catalog import source_specs
 from sources.events import source_channel
+from sources.sse import serve_stream
 
 
 @require_GET
@@ -39,4 +39,4 @@ def source_list(request: HttpRequest) -> JsonResponse:
 def source_stream(request: HttpRequest, symbol: str) -> HttpResponse:
     if symbol not in source_specs():
         return error_response(404, "unknown_symbol", f"No source for symbol {symbol!r}.")
-    return events(request, channels=[source_channel(symbol)])
+    return serve_stream(request, [source_channel(symbol)])
