@@ -244,7 +244,10 @@ def default_server(directory: Path, interval: float) -> Iterator[tuple[str, Call
 @contextlib.contextmanager
 def pushpin_topology(directory: Path, interval: float) -> Iterator[tuple[str, Callable[[], list[int]]]]:
     topology = ScaledTopology(
-        directory, tick_interval=interval, worker_env={"EXCHANGE_LOG_LEVEL": "WARNING"}, pushpin_log_level=0
+        directory,
+        tick_interval=interval,
+        worker_env={"EXCHANGE_LOG_LEVEL": "WARNING"},
+        pushpin_log_level=int(os.environ.get("FANOUT_PUSHPIN_LOG_LEVEL", "0")),
     )
     topology.start()
     try:

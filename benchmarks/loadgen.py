@@ -2,7 +2,7 @@
 
     python benchmarks/loadgen.py --url http://127.0.0.1:8000/market/stream/ --clients 1000 --duration 10
 
-Raw asyncio streams (uvloop when installed) and a minimal SSE parser, so one
+Raw asyncio streams (uvloop when installed), chunked decoding and a minimal SSE parser, so one
 core can read tens of thousands of events per second. Each client connects
 (with at most ``--connect-concurrency`` handshakes at once), then, once all
 are connected and a settling second has passed, the generator measures for
@@ -32,6 +32,7 @@ class Client:
     connected: bool = False
     failed: str = ""
     dropped: bool = False
+    malformed: int = 0
 
 
 @dataclass
@@ -74,6 +75,8 @@ async def run_client(
         client.failed = exc.__class__.__name__
         return
     buffer = b""
+    framed = b""  # raw chunked-encoding bytes not yet decoded
+    size = -1  # length of the chunk being read; -1 while reading its size line
     try:
         while not stop.is_set():
             chunk = await reader.read(65536)
@@ -81,7 +84,25 @@ async def run_client(
                 client.dropped = True
                 return
             now = time.time()
-            buffer += chunk
+            if chunked:
+                framed += chunk
+                while True:
+                    if size < 0:
+                        line_end = framed.find(b"\r\n")
+                        if line_end < 0:
+                            break
+                        size = int(framed[:line_end].split(b";")[0], 16)
+                        framed = framed[line_end + 2 :]
+                        if size == 0:
+                            client.dropped = True
+                            return
+                    if len(framed) < size + 2:
+                        break
+                    buffer += framed[:size]
+                    framed = framed[size + 2 :]
+                    size = -1
+            else:
+                buffer += chunk
             while True:
                 cut = buffer.find(b"\n\n")
                 if cut < 0:
@@ -94,13 +115,11 @@ async def run_client(
                     continue
                 line_end = block.find(b"\n", start)
                 raw = block[start + 6 : line_end if line_end >= 0 else len(block)]
-                if chunked and b"\r\n" in raw:
-                    # A chunk boundary fell inside the data line: strip the framing.
-                    raw = raw.split(b"\r\n")[0]
                 try:
                     data = json.loads(raw)
                     ts = parse_ts(data["ts"])
                 except (ValueError, KeyError):
+                    client.malformed += 1
                     continue
                 if window.start <= ts <= window.end:
                     window.events += 1
@@ -163,6 +182,7 @@ async def main(args: argparse.Namespace) -> dict[str, object]:
         "connected": len(connected),
         "failed": sum(1 for c in clients if c.failed),
         "dropped": sum(1 for c in connected if c.dropped),
+        "malformed": sum(c.malformed for c in clients),
         "connect_seconds": round(connect_seconds, 2),
         "ticks": len(expected),
         "events": window.events,
