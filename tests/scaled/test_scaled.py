@@ -53,7 +53,7 @@ def clients(
             collector.stop()
 
 
-def wait_all(collectors: dict[str, StreamCollector], target: str, *, timeout: float = 30) -> None:
+def wait_all(collectors: dict[str, StreamCollector], target: str, *, timeout: float = 45) -> None:
     goal = parse_event_id(target)
     for collector in collectors.values():
         collector.wait_for(goal, timeout=timeout)
@@ -184,7 +184,7 @@ def test_a_worker_killed_mid_stream_loses_no_event_for_reconnecting_clients(topo
             # Connected to the victim; after the kill it reconnects to the survivor.
             direct=[victim.url + STREAM, survivor.url + STREAM],
         ) as collectors:
-            wait_all(collectors, market_cursor(topology), timeout=20)
+            wait_all(collectors, market_cursor(topology), timeout=30)
             victim.kill()
             time.sleep(SETTLE)
             with clients(topology, cursor, late_pushpin=[topology.url + STREAM]) as late:
@@ -207,7 +207,7 @@ def test_a_redis_restart_loses_nothing_for_good(topology: ScaledTopology) -> Non
         worker1=[workers[0] + STREAM],
         worker2=[workers[1] + STREAM],
     ) as collectors:
-        wait_all(collectors, market_cursor(topology), timeout=20)
+        wait_all(collectors, market_cursor(topology), timeout=30)
         topology.redis.restart(down_for=REDIS_DOWN)
         # Live again: what is published after the restart arrives without any
         # client reconnecting, and what was missed meanwhile is filled in.
