@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 from django_eventstream.models import Event, EventCounter
 
@@ -301,6 +301,7 @@ def _sqlite_writer() -> Iterator[None]:
 def _execute(
     account: Account, symbol: str, side: str, quantity: int, key: str | None, fingerprint: str
 ) -> Trade:
+    house_id = house_account().pk
     with transaction.atomic():
         locked = Account.objects.select_for_update().get(pk=account.pk)
         if key is not None:
@@ -310,21 +311,13 @@ def _execute(
         price = _fresh_price(symbol)
         position = _locked_position(locked, symbol)
         filled = fill(cash=locked.cash, position=position.quantity, side=side, quantity=quantity, price=price)
-        house = Account.objects.select_for_update().get(is_house=True)
-        house_position = _locked_position(house, symbol)
 
-        # The house takes the other side: what the account gains, the house gives.
         cash_delta = filled.cash - locked.cash
         units_delta = filled.position - position.quantity
         locked.cash = filled.cash
         locked.save(update_fields=["cash"])
         position.quantity = filled.position
         position.save()
-        house.cash -= cash_delta
-        house.save(update_fields=["cash"])
-        house_position.quantity -= units_delta
-        house_position.save()
-
         trade = Trade.objects.create(
             account=locked,
             symbol=symbol,
@@ -335,6 +328,22 @@ def _execute(
         )
         if key is not None:
             IdempotencyKey.objects.create(account=locked, key=key, fingerprint=fingerprint, trade=trade)
+        # The house takes the other side: what the account gains, the house
+        # gives. Every order goes through the house's rows (and its symbol's
+        # event counter), so they are touched last, by relative updates, to
+        # hold their locks only until the commit that follows.
+        _move_house(house_id, symbol, cash=-cash_delta, units=-units_delta)
         publish_trade(trade_json(trade))
     account.cash = locked.cash
     return trade
+
+
+def _move_house(house_id: int, symbol: str, *, cash: Decimal, units: int) -> None:
+    Account.objects.filter(pk=house_id).update(cash=F("cash") + cash)
+    moved = Position.objects.filter(account_id=house_id, symbol=symbol).update(quantity=F("quantity") + units)
+    if not moved:
+        # The house's first trade in this asset (get_or_create copes with a race).
+        Position.objects.get_or_create(
+            account_id=house_id, symbol=symbol, defaults={"quantity": 0, "is_house": True}
+        )
+        Position.objects.filter(account_id=house_id, symbol=symbol).update(quantity=F("quantity") + units)
