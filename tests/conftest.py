@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, wait_for_prices
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +15,7 @@ def exchange_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
     """One exchange server shared by the end-to-end tests that only read or add trades."""
     server = ServerProcess(tmp_path_factory.mktemp("exchange"))
     server.start()
+    wait_for_prices(server)
     yield server
     server.kill()
 
@@ -22,3 +23,13 @@ def exchange_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server
 @pytest.fixture
 def server_dir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Every test starts with an empty cache: rate-limit buckets are keyed by
+    account id, and ids repeat across tests' fresh databases."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()

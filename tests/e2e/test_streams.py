@@ -106,6 +106,10 @@ def test_the_rest_snapshot_and_the_stream_join_without_a_gap(exchange_server: Se
 
 
 def test_price_history_is_oldest_first_and_bounded(exchange_server: ServerProcess) -> None:
+    deadline = time.monotonic() + 20
+    while len(exchange_server.get("/api/prices/BTC/history", params={"limit": 6}).json()["prices"]) < 6:
+        assert time.monotonic() < deadline, "the engine recorded fewer than 6 BTC prices in 20 s"
+        time.sleep(0.1)
     body = exchange_server.get("/api/prices/BTC/history", params={"limit": 5}).json()
     seqs = [p["seq"] for p in body["prices"]]
     assert len(seqs) == 5
