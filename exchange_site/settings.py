@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "market.middleware.JsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "exchange_site.urls"
@@ -162,6 +163,8 @@ if REDIS_URL:
     EVENTSTREAM_REDIS = {
         key: _redis_kwargs[key] for key in ("host", "port", "db", "password") if key in _redis_kwargs
     }
+    # One cache for every process, so per-token rate limits hold across workers.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 GRIP_URL = env_str("GRIP_URL")
 if GRIP_URL:
     MIDDLEWARE.insert(0, "django_grip.GripMiddleware")

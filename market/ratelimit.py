@@ -3,12 +3,14 @@
 Each account's bucket holds one second's worth of orders (``EXCHANGE_ORDER_RATE``)
 and refills continuously, so a bot may burst briefly but not sustain more than
 the rate. Refused requests answer 429 with ``Retry-After`` (django-ninja's
-throttling hook sets the header). The cache is per process unless a shared
-cache is configured, so with several server processes the limit is per process.
+throttling hook sets the header). The buckets live in Django's default cache:
+per process by default, shared by every worker in the scaled mode (``REDIS_URL``
+configures a Redis cache). If the cache cannot be reached, orders pass.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -22,13 +24,16 @@ from ninja.throttling import BaseThrottle
 # not both spend the same token; the wait is per thread because one throttle
 # object serves every request of its endpoint.
 _lock = threading.Lock()
+logger = logging.getLogger(__name__)
 _last = threading.local()
 
 
 class OrderRateThrottle(BaseThrottle):
     """Allows ``EXCHANGE_ORDER_RATE`` orders per second per authenticated account."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    # Wall-clock time: with a shared cache (REDIS_URL) the buckets are read by
+    # several processes, whose monotonic clocks need not agree.
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
 
     def allow_request(self, request: HttpRequest) -> bool:
@@ -38,6 +43,15 @@ class OrderRateThrottle(BaseThrottle):
             return True
         capacity = max(rate, 1.0)
         key = f"order-rate:{account.pk}"
+        try:
+            return self._take(key, rate, capacity)
+        except Exception as exc:  # the cache backend's own errors, e.g. Redis down
+            # Fail open: an unreachable cache must not stop trading.
+            logger.warning("order rate limit skipped: the cache is unavailable (%s)", exc)
+            _last.wait = None
+            return True
+
+    def _take(self, key: str, rate: float, capacity: float) -> bool:
         with _lock:
             now = self.clock()
             tokens, then = cache.get(key, (capacity, now))
