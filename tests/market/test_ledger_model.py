@@ -83,40 +83,26 @@ class LedgerMachine(RuleBasedStateMachine):
     def order(self, name: str, symbol: str, side: str, quantity: int, key: str | None) -> None:
         wanted = (symbol, side, quantity)
         remembered = self.keys.get((name, key)) if key else None
+
+        def place() -> Any:
+            return place_order(
+                account=self.accounts[name], symbol=symbol, side=side, quantity=quantity, idempotency_key=key
+            )
+
         if remembered is not None:
             if remembered[0] == wanted:
-                trade = place_order(
-                    account=self.accounts[name],
-                    symbol=symbol,
-                    side=side,
-                    quantity=quantity,
-                    idempotency_key=key,
-                )
+                trade = place()
                 assert (trade.pk, trade.replayed) == (remembered[1], True)
             else:
                 with pytest.raises(IdempotencyConflict):
-                    place_order(
-                        account=self.accounts[name],
-                        symbol=symbol,
-                        side=side,
-                        quantity=quantity,
-                        idempotency_key=key,
-                    )
+                    place()
             return
         error = self.expected_error(name, symbol, side, quantity)
         if error is not None:
             with pytest.raises(error):
-                place_order(
-                    account=self.accounts[name],
-                    symbol=symbol,
-                    side=side,
-                    quantity=quantity,
-                    idempotency_key=key,
-                )
+                place()
             return
-        trade = place_order(
-            account=self.accounts[name], symbol=symbol, side=side, quantity=quantity, idempotency_key=key
-        )
+        trade = place()
         notional = (self.price[symbol] * quantity).quantize(Decimal("0.01"))
         sign = 1 if side == "buy" else -1
         self.cash[name] -= sign * notional

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django_eventstream.models import Event
 
 from market.models import Price, PricePoint
@@ -63,3 +64,13 @@ def test_stored_events_are_trimmed_per_channel_to_the_newest() -> None:
         6,
         7,
     ]
+
+
+def test_the_price_event_is_stored_by_the_transaction_that_records_the_price() -> None:
+    # Stored before the commit, by the same transaction: a crash between the
+    # commit and the live announcement cannot lose it for resuming clients.
+    with transaction.atomic():
+        record_price(tick=tick(1), cursor=None)
+        assert Event.objects.filter(channel="market-BTC", type="price").count() == 1
+        transaction.set_rollback(True)
+    assert Event.objects.filter(channel="market-BTC", type="price").count() == 0
