@@ -48,3 +48,30 @@ class NoPrice(OrderRejected):
 class IdempotencyConflict(OrderRejected):
     code = "idempotency_conflict"
     status = 409
+
+
+class InvalidPrice(OrderRejected):
+    code = "invalid_price"
+
+
+class InvalidType(OrderRejected):
+    code = "invalid_type"
+
+
+class InvalidTimeInForce(OrderRejected):
+    code = "invalid_time_in_force"
+
+
+class TooManyOpenOrders(OrderRejected):
+    code = "too_many_open_orders"
+    status = 409
+
+
+class OrderNotFound(OrderRejected):
+    code = "order_not_found"
+    status = 404
+
+
+class NotCancelable(OrderRejected):
+    code = "not_cancelable"
+    status = 409

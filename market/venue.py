@@ -1,0 +1,381 @@
+"""The whole venue in memory: accounts, books, stops and the house, on ``market.matching``'s rules.
+
+Pure: no Django, no I/O. The backtest trades against it, and the property
+tests hold it against a brute-force model. The exchange's services keep the
+same state in the database and decide with the same ``market.matching``
+functions, in the same order of steps:
+
+- placing: validate, stop orders wait (or trigger at once when the price has
+  crossed), otherwise ``decide`` against the book and the quote, settle the
+  fills, rest or cancel the remainder;
+- a tick: the new price and the house's fresh quote; triggered stops in the
+  order they were placed; then the quote sweeps the resting orders it crosses.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from market.errors import NoPrice, NotCancelable, OrderNotFound, TooManyOpenOrders
+from market.matching import (
+    BUY,
+    CANCELED,
+    FILLED,
+    LIMIT,
+    LIVE_STATUSES,
+    MARKET,
+    OPEN,
+    PARTIALLY_FILLED,
+    SELL,
+    STOP,
+    STOP_LIMIT,
+    ZERO,
+    Decision,
+    Fees,
+    Fill,
+    Incoming,
+    Quote,
+    Resting,
+    average_price,
+    decide,
+    house_quote,
+    reserved_cash,
+    settle,
+    stop_triggered,
+    sweep,
+)
+
+HOUSE = None
+
+
+@dataclass
+class Wallet:
+    """One account's balances: cash and units per asset, with the parts open orders reserve."""
+
+    cash: Decimal
+    reserved_cash: Decimal = ZERO
+    units: dict[str, int] = field(default_factory=dict)
+    reserved_units: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def available_cash(self) -> Decimal:
+        return self.cash - self.reserved_cash
+
+    def available_units(self, symbol: str) -> int:
+        return self.units.get(symbol, 0) - self.reserved_units.get(symbol, 0)
+
+
+@dataclass
+class Order:
+    """An order's life in the venue: the request, its status and its fills."""
+
+    id: int
+    account: int
+    symbol: str
+    side: str
+    type: str
+    quantity: int
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: str = "gtc"
+    status: str = OPEN
+    triggered: bool = False
+    fills: list[Fill] = field(default_factory=list)
+
+    @property
+    def filled_quantity(self) -> int:
+        return sum(f.quantity for f in self.fills)
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.filled_quantity
+
+    @property
+    def notional(self) -> Decimal:
+        return sum((f.notional for f in self.fills), ZERO)
+
+    @property
+    def average_price(self) -> Decimal | None:
+        return average_price(self.notional, self.filled_quantity)
+
+    @property
+    def fees(self) -> Decimal:
+        own = [f.taker_fee if f.taker_order == self.id else f.maker_fee for f in self.fills]
+        return sum(own, ZERO)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def waiting_for_stop(self) -> bool:
+        return self.type in (STOP, STOP_LIMIT) and not self.triggered and self.is_live
+
+
+@dataclass
+class Book:
+    """One asset's resting orders, best first on each side, and the house's quote."""
+
+    bids: list[Resting] = field(default_factory=list)
+    asks: list[Resting] = field(default_factory=list)
+    stops: list[int] = field(default_factory=list)
+    quote: Quote | None = None
+    price: Decimal | None = None
+
+    def side(self, side: str) -> list[Resting]:
+        return self.bids if side == BUY else self.asks
+
+    def add(self, resting: Resting) -> None:
+        orders = self.side(resting.side)
+        keys = [_priority(r) for r in orders]
+        orders.insert(bisect.bisect_right(keys, _priority(resting)), resting)
+
+    def remove(self, order_id: int, side: str) -> Resting | None:
+        orders = self.side(side)
+        for index, resting in enumerate(orders):
+            if resting.order_id == order_id:
+                return orders.pop(index)
+        return None
+
+
+def _priority(resting: Resting) -> tuple[Decimal, int]:
+    return (-resting.price if resting.side == BUY else resting.price, resting.order_id)
+
+
+class Venue:
+    """An exchange in memory, with the live venue's rules; ``None`` as an account is the house."""
+
+    def __init__(
+        self,
+        *,
+        fees: Fees | None = None,
+        spread_bps: int = 0,
+        house_depth: int | None = None,
+        max_open_orders: int = 0,
+    ) -> None:
+        self.fees = fees or Fees()
+        self.spread_bps = spread_bps
+        self.house_depth = house_depth
+        self.max_open_orders = max_open_orders
+        self.wallets: dict[int | None, Wallet] = {HOUSE: Wallet(cash=ZERO)}
+        self.books: dict[str, Book] = {}
+        self.orders: dict[int, Order] = {}
+        self.trades: list[Fill] = []
+        self._next_id = 1
+
+    # --- accounts -------------------------------------------------------------
+
+    def open_account(self, account: int, cash: Decimal) -> Wallet:
+        """An account funded by the house, so cash is conserved from the start."""
+        wallet = Wallet(cash=cash)
+        self.wallets[account] = wallet
+        self.wallets[HOUSE].cash -= cash
+        return wallet
+
+    def book(self, symbol: str) -> Book:
+        return self.books.setdefault(symbol, Book())
+
+    # --- orders ---------------------------------------------------------------
+
+    def place(
+        self,
+        *,
+        account: int,
+        symbol: str,
+        side: str,
+        quantity: int,
+        type: str = MARKET,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        time_in_force: str = "gtc",
+    ) -> Order:
+        """Place an order (already validated for shape); raises ``OrderRejected`` when refused."""
+        book = self.book(symbol)
+        if book.price is None:
+            raise NoPrice(f"there is no price for {symbol} yet")
+        if self.max_open_orders and self.open_orders(account) >= self.max_open_orders:
+            raise TooManyOpenOrders(f"an account may have at most {self.max_open_orders} open orders")
+        order = Order(
+            id=self._next_id,
+            account=account,
+            symbol=symbol,
+            side=side,
+            type=type,
+            quantity=quantity,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+        )
+        if type in (STOP, STOP_LIMIT):
+            self._check_stop_cover(order)
+            self._next_id += 1
+            self.orders[order.id] = order
+            if stop_triggered(side, stop_price or ZERO, book.price):
+                self._trigger(order, book)
+            else:
+                book.stops.append(order.id)
+            return order
+        decision = self._decide(order, book, triggered=False)
+        self._next_id += 1
+        self.orders[order.id] = order
+        self._apply(order, book, decision)
+        return order
+
+    def cancel(self, *, account: int, order_id: int) -> Order:
+        order = self.orders.get(order_id)
+        if order is None or order.account != account:
+            raise OrderNotFound(f"no order {order_id} of this account")
+        if not order.is_live:
+            raise NotCancelable(f"order {order_id} is {order.status}")
+        book = self.book(order.symbol)
+        if order.waiting_for_stop:
+            book.stops.remove(order.id)
+        else:
+            self._unrest(order, book)
+        order.status = CANCELED
+        return order
+
+    def open_orders(self, account: int) -> int:
+        return sum(1 for order in self.orders.values() if order.account == account and order.is_live)
+
+    # --- ticks ----------------------------------------------------------------
+
+    def tick(self, symbol: str, price: Decimal) -> list[Fill]:
+        """A new source price: the house requotes, stops trigger in order, the quote sweeps the book."""
+        book = self.book(symbol)
+        before = len(self.trades)
+        book.price = price
+        book.quote = house_quote(price, spread_bps=self.spread_bps, depth=self.house_depth)
+        for order_id in list(book.stops):
+            order = self.orders[order_id]
+            if stop_triggered(order.side, order.stop_price or ZERO, price):
+                book.stops.remove(order_id)
+                self._trigger(order, book)
+        self._sweep(symbol, book)
+        return self.trades[before:]
+
+    # --- steps ----------------------------------------------------------------
+
+    def _incoming(self, order: Order) -> Incoming:
+        limit = order.limit_price if order.type in (LIMIT, STOP_LIMIT) else None
+        return Incoming(
+            order_id=order.id,
+            account=order.account,
+            side=order.side,
+            quantity=order.remaining,
+            limit=limit,
+            time_in_force=order.time_in_force,
+        )
+
+    def _decide(self, order: Order, book: Book, *, triggered: bool) -> Decision:
+        wallet = self.wallets[order.account]
+        return decide(
+            self._incoming(order),
+            book=book.side(SELL if order.side == BUY else BUY),
+            quote=book.quote,
+            fees=self.fees,
+            available_cash=wallet.available_cash,
+            available_units=wallet.available_units(order.symbol),
+            triggered=triggered,
+        )
+
+    def _check_stop_cover(self, order: Order) -> None:
+        # A stop reserves nothing while it waits, but one that its account
+        # could not cover today is refused like any other order.
+        wallet = self.wallets[order.account]
+        decide(
+            Incoming(order_id=None, account=order.account, side=order.side, quantity=order.quantity),
+            book=(),
+            quote=None,
+            fees=self.fees,
+            available_cash=wallet.available_cash,
+            available_units=wallet.available_units(order.symbol),
+        )
+
+    def _trigger(self, order: Order, book: Book) -> None:
+        order.triggered = True
+        self._apply(order, book, self._decide(order, book, triggered=True))
+
+    def _apply(self, order: Order, book: Book, decision: Decision) -> None:
+        makers = {r.order_id: r for r in book.side(SELL if order.side == BUY else BUY)}
+        self._settle(order.symbol, decision.fills, makers)
+        for fill in decision.fills:
+            self._record_maker_fill(fill, book, makers)
+            order.fills.append(fill)
+        if decision.match.quote is not None and book.quote is not None:
+            book.quote = decision.match.quote
+        order.status = decision.status
+        if decision.rests:
+            wallet = self.wallets[order.account]
+            wallet.reserved_cash += decision.reserve_cash
+            if decision.reserve_units:
+                wallet.reserved_units[order.symbol] = (
+                    wallet.reserved_units.get(order.symbol, 0) + decision.reserve_units
+                )
+            book.add(
+                Resting(
+                    order_id=order.id,
+                    account=order.account,
+                    side=order.side,
+                    price=order.limit_price or ZERO,
+                    remaining=decision.rests,
+                    maker_fee_bps=self.fees.maker_bps,
+                )
+            )
+
+    def _sweep(self, symbol: str, book: Book) -> None:
+        if book.quote is None:
+            return
+        fills, book.quote = sweep(book.bids, book.asks, book.quote)
+        if not fills:
+            return
+        makers = {r.order_id: r for r in (*book.bids, *book.asks)}
+        self._settle(symbol, fills, makers)
+        for fill in fills:
+            self._record_maker_fill(fill, book, makers)
+
+    def _record_maker_fill(self, fill: Fill, book: Book, makers: dict[int, Resting]) -> None:
+        self.trades.append(fill)
+        if fill.maker_order is None:
+            return
+        maker = self.orders[fill.maker_order]
+        maker.fills.append(fill)
+        resting = makers[fill.maker_order]
+        orders = book.side(resting.side)
+        index = next(i for i, r in enumerate(orders) if r.order_id == resting.order_id)
+        left = orders[index].remaining - fill.quantity
+        if left:
+            orders[index] = Resting(
+                order_id=resting.order_id,
+                account=resting.account,
+                side=resting.side,
+                price=resting.price,
+                remaining=left,
+                maker_fee_bps=resting.maker_fee_bps,
+            )
+            maker.status = PARTIALLY_FILLED
+        else:
+            orders.pop(index)
+            maker.status = FILLED
+
+    def _settle(self, symbol: str, fills: Iterable[Fill], makers: dict[int, Resting]) -> None:
+        for account, delta in settle(fills, makers).deltas.items():
+            wallet = self.wallets[account]
+            wallet.cash += delta.cash
+            wallet.reserved_cash += delta.reserved_cash
+            wallet.units[symbol] = wallet.units.get(symbol, 0) + delta.units
+            if delta.reserved_units:
+                wallet.reserved_units[symbol] = wallet.reserved_units.get(symbol, 0) + delta.reserved_units
+
+    def _unrest(self, order: Order, book: Book) -> None:
+        resting = book.remove(order.id, order.side)
+        if resting is None:
+            return
+        wallet = self.wallets[order.account]
+        if order.side == BUY:
+            wallet.reserved_cash -= reserved_cash(resting.price, resting.remaining, resting.maker_fee_bps)
+        else:
+            wallet.reserved_units[order.symbol] -= resting.remaining
