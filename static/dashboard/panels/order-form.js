@@ -1,0 +1,99 @@
+/*
+ * The trade panel of a logged-in person: the order form (an estimate at the
+ * latest price, the exchange's answer or refusal) and the person's own cash,
+ * equity, P&L and holdings. Orders go to the dashboard's session-authenticated
+ * endpoint with the page's CSRF token and a fresh idempotency key.
+ */
+
+import { holdingsText, money, signedMoney, trend, whole } from "../format.js";
+
+function randomKey() {
+  // crypto.getRandomValues works outside secure contexts too (plain http on a LAN).
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export class OrderForm {
+  /**
+   * `form`: the order `<form>`; `mine`: the person's figures (`<dl>`);
+   * `url`: where orders are posted; `latestPrice(symbol)`: a price or null;
+   * `onTrade(trade)`: the exchange executed an order from this form.
+   */
+  constructor(form, mine, { url, latestPrice, onTrade }) {
+    this.form = form;
+    this.mine = mine;
+    this.url = url;
+    this.latestPrice = latestPrice;
+    this.onTrade = onTrade;
+    this.estimate = form.querySelector("[data-testid=order-estimate]");
+    this.result = form.querySelector("[data-testid=order-result]");
+    this.buttons = form.querySelectorAll("button[type=submit]");
+    form.addEventListener("input", () => this.updateEstimate());
+    form.addEventListener("change", () => this.updateEstimate());
+    form.addEventListener("submit", (event) => this.submit(event));
+  }
+
+  updateEstimate() {
+    const symbol = new FormData(this.form).get("symbol");
+    const quantity = Number(this.form.elements.quantity.value);
+    const price = this.latestPrice(symbol);
+    this.estimate.textContent =
+      price !== null && Number.isInteger(quantity) && quantity > 0
+        ? `\u2248 ${money(price * quantity)} at ${money(price)}`
+        : "";
+  }
+
+  async submit(event) {
+    event.preventDefault();
+    const { form, result, buttons } = this;
+    const side = event.submitter ? event.submitter.value : "buy";
+    const body = new FormData(form);
+    body.set("side", side);
+    body.set("idempotency_key", randomKey());
+    buttons.forEach((button) => (button.disabled = true));
+    result.textContent = "Sending\u2026";
+    result.dataset.state = "pending";
+    try {
+      const response = await fetch(this.url, {
+        method: "POST",
+        body,
+        headers: { Accept: "application/json", "X-CSRFToken": body.get("csrfmiddlewaretoken") },
+        credentials: "same-origin",
+      });
+      const isJSON = (response.headers.get("Content-Type") || "").includes("application/json");
+      const data = isJSON ? await response.json() : null;
+      if (response.ok && data) {
+        this.onTrade(data);
+        result.dataset.state = "ok";
+        result.textContent = `${data.side === "buy" ? "Bought" : "Sold"} ${whole(data.quantity)} ${
+          data.symbol
+        } at ${money(Number(data.price))}`;
+      } else {
+        result.dataset.state = "error";
+        result.textContent =
+          data && data.error
+            ? data.error.message
+            : response.status === 403
+              ? "Your session has expired: reload the page and log in again."
+              : `The exchange answered HTTP ${response.status}.`;
+      }
+    } catch (error) {
+      result.dataset.state = "error";
+      result.textContent = "The exchange is not reachable. Try again in a moment.";
+    } finally {
+      buttons.forEach((button) => (button.disabled = false));
+    }
+  }
+
+  /** The person's own figures, from their leaderboard row (nothing changes while it is unknown). */
+  showAccount(me) {
+    if (!this.mine || !me) return;
+    this.mine.querySelector("[data-field=cash]").textContent = money(Number(me.cash));
+    this.mine.querySelector("[data-field=equity]").textContent = money(me.equityNow);
+    const pnl = this.mine.querySelector("[data-field=pnl]");
+    pnl.textContent = signedMoney(me.pnlNow);
+    pnl.dataset.trend = trend(me.pnlNow);
+    this.mine.querySelector("[data-field=holdings]").textContent = holdingsText(me.positions);
+  }
+}
