@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from exchange_site.errors import error_response
 from market.events import market_channel
 from sources.catalog import symbols as all_symbols
-from sources.sse import serve_stream
+from streams.serving import serve_stream
 
 
 def parse_symbols(raw: str | None) -> list[str]:
