@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_eventstream import get_current_event_id
 
-from exchange_site.errors import error_response
 from sources.catalog import source_specs
 from sources.events import source_channel
 from streams.serving import serve_stream
+from web.errors import error_response
 
 
 @require_GET
