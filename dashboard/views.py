@@ -30,8 +30,8 @@ from market.responses import (
     rejection_response,
     validation_error_response,
 )
-from market.selectors import trade_json
 from market.services import account_for_user, place_order
+from market.wire import trade_json
 from sources.catalog import source_specs
 from web.errors import database_error_response, error_response
 

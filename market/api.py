@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -23,7 +23,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 from pydantic import Field
 
-from market import selectors, services
+from market import selectors, services, wire
 from market.auth import token_auth
 from market.errors import OrderRejected
 from market.models import Account
@@ -35,6 +35,7 @@ from market.responses import (
     rejection_response,
     validation_error_response,
 )
+from market.wire import AccountOut, PriceOut, TradeOut
 from sources.catalog import symbols as all_symbols
 from web.errors import database_error_response, error_response
 
@@ -148,13 +149,6 @@ class ErrorOut(Schema):
     error: ErrorDetail
 
 
-class PriceOut(Schema):
-    symbol: str = Field(examples=["BTC"])
-    price: str = Field(examples=["64210.50"])
-    seq: int
-    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
-
-
 class PricesOut(Schema):
     cursor: str = Field(description="The market stream's Last-Event-ID at the time of this snapshot.")
     prices: list[PriceOut]
@@ -199,16 +193,6 @@ def price_history(request: HttpRequest, symbol: str, query: Query[HistoryQuery])
 IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
 
 
-class TradeOut(Schema):
-    id: int
-    account: str
-    symbol: str
-    side: Literal["buy", "sell"]
-    quantity: int
-    price: str = Field(examples=["64210.50"])
-    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
-
-
 class TradesOut(Schema):
     cursor: str = Field(description="The market stream's Last-Event-ID at the time of this snapshot.")
     trades: list[TradeOut]
@@ -218,15 +202,6 @@ class TradesQuery(Schema):
     account: str | None = Field(None, max_length=64)
     symbol: str | None = Field(None, max_length=16)
     limit: int = Field(100, ge=1, le=500)
-
-
-class AccountOut(Schema):
-    name: str
-    cash: str = Field(examples=["99700.00"])
-    positions: dict[str, int] = Field(examples=[{"BTC": 2}])
-    equity: str
-    pnl: str
-    trades: int
 
 
 class LeaderboardOut(Schema):
@@ -267,7 +242,7 @@ def place_order(
     )
     if trade.replayed:
         response[REPLAYED_HEADER] = "true"
-    return Status(201, selectors.trade_json(trade))
+    return Status(201, wire.trade_json(trade))
 
 
 @api.get(

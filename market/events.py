@@ -12,6 +12,7 @@ from typing import Any
 
 from django_eventstream import get_current_event_id
 
+from market.wire import PriceOut, TradeOut
 from streams.publishing import publish_on_commit
 
 PRICE_EVENT = "price"
@@ -28,8 +29,10 @@ def stream_cursor(symbols: Iterable[str]) -> str:
 
 
 def publish_price(price: dict[str, Any]) -> None:
-    publish_on_commit(market_channel(price["symbol"]), PRICE_EVENT, price)
+    """A ``price`` event, in the price's one shape (``market.wire.PriceOut``)."""
+    publish_on_commit(market_channel(price["symbol"]), PRICE_EVENT, PriceOut(**price).model_dump())
 
 
 def publish_trade(trade: dict[str, Any]) -> None:
-    publish_on_commit(market_channel(trade["symbol"]), TRADE_EVENT, trade)
+    """A ``trade`` event, in the trade's one shape (``market.wire.TradeOut``)."""
+    publish_on_commit(market_channel(trade["symbol"]), TRADE_EVENT, TradeOut(**trade).model_dump())

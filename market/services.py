@@ -27,7 +27,7 @@ from market.errors import IdempotencyConflict, InvalidQuantity, InvalidSide, NoP
 from market.events import publish_price, publish_trade
 from market.fills import CENT, MAX_ORDER_QUANTITY, SIDES, fill
 from market.models import Account, IdempotencyKey, Position, Price, PricePoint, Trade
-from market.selectors import trade_json
+from market.wire import trade_json
 from sources.catalog import symbols as all_symbols
 from sources.ticks import Tick, format_money
 

@@ -21,8 +21,9 @@ from market.errors import (
     UnknownSymbol,
 )
 from market.models import Account, IdempotencyKey, Position, Trade
-from market.selectors import account_json, audit_ledger, leaderboard, recent_trades, trade_json
+from market.selectors import account_json, audit_ledger, leaderboard, recent_trades
 from market.services import account_for_user, hash_token, issue_token, place_order, revoke_token
+from market.wire import trade_json
 from streams.storage import stored_events
 from tests.market.books import ledger_snapshot, make_account, set_price, set_prices
 
