@@ -6,7 +6,7 @@ decides what to retry: ``OrderRefused`` (a definite answer: retrying the same
 order cannot help), ``RetryLater`` (429/503 with ``Retry-After``) and
 ``Unreachable`` (no answer or a 5xx: the order may or may not have executed, so
 it is retried with the same ``Idempotency-Key``). The market stream itself is
-read by ``sources.stream_client.StreamReader``.
+read by ``streams.client.StreamReader``.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from typing import Any
 
 from bots.client import Exchange, OrderRefused, RetryLater, Unreachable
 from bots.strategies import BUY, Order, Strategy, Trade
-from sources.stream_client import Backoff, Opener, StreamEvent, StreamReader, open_stream
 from sources.ticks import MalformedTick, Tick
+from streams.client import Backoff, Opener, StreamEvent, StreamReader, open_stream
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,6 @@ order endpoint is the dashboard's own: it authenticates with the session
 
 from __future__ import annotations
 
-import logging
-import math
 from typing import Any
 
 from django.conf import settings
@@ -21,16 +19,22 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from pydantic import ValidationError
 
-from dashboard.forms import OrderForm
-from exchange_site.errors import error_response
 from market.errors import OrderRejected
+from market.order_input import order_from_form
 from market.ratelimit import OrderRateThrottle
-from market.selectors import trade_json
+from market.responses import (
+    REPLAYED_HEADER,
+    rate_limited_response,
+    rejection_response,
+    validation_error_response,
+)
 from market.services import account_for_user, place_order
+from market.wire import trade_json
 from sources.catalog import source_specs
+from web.errors import database_error_response, error_response
 
-logger = logging.getLogger(__name__)
 _order_rate = OrderRateThrottle()
 
 # How much the page backfills on load.
@@ -69,38 +73,32 @@ def trade(request: HttpRequest) -> JsonResponse:
     """
     if not request.user.is_authenticated:
         return error_response(401, "login_required", "Log in to trade.")
-    form = OrderForm(request.POST)
-    if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        return error_response(400, "invalid_request", f"{field}: {errors[0]}")
-    data = form.cleaned_data
+    try:
+        order = order_from_form(request.POST)
+    except ValidationError as exc:
+        # The API's validation and its error codes: one set of rules for both doors.
+        return validation_error_response(exc.errors())
     try:
         account = account_for_user(user=request.user)
         # The same per-account bucket as orders placed with a token.
         request.auth = account  # type: ignore[attr-defined]
         if not _order_rate.allow_request(request):
-            return error_response(
-                429,
-                "rate_limited",
-                f"too many orders; at most {settings.EXCHANGE_ORDER_RATE:g} per second",
-                headers={"Retry-After": str(math.ceil(_order_rate.wait() or 1))},
-            )
+            return rate_limited_response(_order_rate.wait())
         executed = place_order(
             account=account,
-            symbol=data["symbol"],
-            side=data["side"],
-            quantity=data["quantity"],
-            idempotency_key=data["idempotency_key"] or None,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=order.quantity,
+            idempotency_key=order.idempotency_key,
         )
     except OrderRejected as exc:
-        return error_response(exc.status, exc.code, exc.message)
-    except OperationalError:
-        # As in the API: a busy or unreachable database changed nothing; the order may be retried.
-        logger.warning("order of %s refused: the database is busy", request.user.get_username())
-        return error_response(
-            503, "busy", "The exchange is busy; try again in a moment.", headers={"Retry-After": "1"}
-        )
-    return JsonResponse(trade_json(executed), status=201)
+        return rejection_response(exc)
+    except OperationalError as exc:
+        return database_error_response(exc)
+    response = JsonResponse(trade_json(executed), status=201)
+    if executed.replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -9,15 +9,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 
 django_application = get_asgi_application()
 
-from market import redis_listener  # noqa: E402  (needs Django set up)
-from market.engine import EngineLauncher  # noqa: E402
-
-# Scaled mode: a Redis restart must not end live delivery for good.
-redis_listener.install()
+from engine.launcher import EngineLauncher  # noqa: E402  (needs Django set up)
+from streams.shutdown import EndStreamsOnShutdown  # noqa: E402
 
 # Fewer garbage collections: with hundreds of open streams CPython's default
 # thresholds make a full collection pause every stream about once a second.
 # Measured with benchmarks/fanout.py at 1,000 clients: p99 367 ms -> 171 ms.
 gc.set_threshold(100_000, 50, 100)
 
-application = EngineLauncher(django_application)
+# Outermost first: on SIGINT/SIGTERM the engine is asked to stop, then open
+# streams end, then the server's own handler runs.
+application = EndStreamsOnShutdown(EngineLauncher(django_application))

@@ -52,8 +52,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_eventstream",
+    # Bottom-up: each app imports only from those above it in this list.
+    "streams",
     "sources",
     "market",
+    "engine",
     "bots",
     "dashboard",
 ]
@@ -191,7 +194,8 @@ for _symbol, _price in env_pairs("EXCHANGE_INITIAL_PRICES").items():
 EXCHANGE_SOURCES = env_pairs("EXCHANGE_SOURCES")
 # "embedded": the serving process runs the engine (sources and feed) from its
 # first request on. "off": web workers of the scaled mode, where
-# `manage.py runengine` runs it once.
+# `manage.py runengine` runs it once. Any other value fails the system checks
+# (engine/checks.py).
 EXCHANGE_ENGINE = env_str("EXCHANGE_ENGINE", "embedded")
 # A price older than this many seconds is stale: orders on it are refused.
 EXCHANGE_PRICE_MAX_AGE = env_float("EXCHANGE_PRICE_MAX_AGE", 15.0, minimum=0.1)
@@ -213,8 +217,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "readable"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
+        "streams": {"level": LOG_LEVEL},
         "sources": {"level": LOG_LEVEL},
         "market": {"level": LOG_LEVEL},
+        "engine": {"level": LOG_LEVEL},
         "bots": {"level": LOG_LEVEL},
         "exchange": {"level": LOG_LEVEL},
         "django": {"level": "WARNING"},

@@ -1,8 +1,9 @@
 """The exchange's REST API (django-ninja): validated input, OpenAPI schema, docs.
 
-Every error leaves as ``{"error": {"code", "message"}}`` (see
-``exchange_site.errors``); the handlers here map ninja's own errors onto it,
-with the specific code of the field at fault where there is one.
+Every error leaves as ``{"error": {"code", "message"}}`` (see ``web.errors``);
+the handlers here map ninja's own errors onto it through ``market.responses``,
+which the dashboard uses too, with the specific code of the field at fault
+where there is one.
 Order bodies are parsed strictly: JSON only, no duplicate keys, no unknown
 fields, and a quantity that is a JSON integer (not a string, float or boolean).
 """
@@ -10,9 +11,8 @@ fields, and a quantity that is a JSON integer (not a string, float or boolean).
 from __future__ import annotations
 
 import json
-import logging
 from collections import Counter
-from typing import Any, Literal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -21,27 +21,25 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import Field
 
-from exchange_site.errors import error_response
-from market import selectors, services
+from market import selectors, services, wire
 from market.auth import token_auth
 from market.errors import OrderRejected
-from market.fills import MAX_ORDER_QUANTITY
 from market.models import Account
+from market.order_input import IDEMPOTENCY_KEY_MAX_LENGTH, OrderIn
 from market.ratelimit import OrderRateThrottle
+from market.responses import (
+    REPLAYED_HEADER,
+    rate_limited_response,
+    rejection_response,
+    validation_error_response,
+)
+from market.wire import AccountOut, PriceOut, TradeOut
 from sources.catalog import symbols as all_symbols
-
-logger = logging.getLogger(__name__)
+from web.errors import database_error_response, error_response
 
 JSON_TYPES = ("application/json",)
-# Where a field is known, its validation error gets that field's own code.
-FIELD_CODES = {"quantity": "invalid_quantity", "side": "invalid_side", "symbol": "unknown_symbol"}
-# Seconds a client should wait before retrying when the database is busy.
-BUSY_RETRY_AFTER = "1"
-# Database errors that mean "too much at once" rather than "down": SQLite's
-# lock timeout, PostgreSQL's connection limit.
-BUSY_SIGNS = ("database is locked", "too many clients")
 
 
 class ApiError(Exception):
@@ -96,28 +94,14 @@ def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(exc.status, exc.code, exc.message)
 
 
-def _error_code(error: dict[str, Any]) -> str:
-    if error.get("type") in ("missing", "extra_forbidden"):
-        return "invalid_request"
-    fields = [part for part in error.get("loc", ()) if isinstance(part, str)]
-    return FIELD_CODES.get(fields[-1], "invalid_request") if fields else "invalid_request"
-
-
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    # Missing or unknown fields first: they say the body's shape is wrong.
-    errors = sorted(exc.errors, key=lambda error: _error_code(error) != "invalid_request")
-    first = errors[0] if errors else {}
-    where = ".".join(
-        str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header", "order")
-    )
-    detail = first.get("msg", "invalid input")
-    return error_response(400, _error_code(first), f"{where}: {detail}" if where else detail)
+    return validation_error_response(exc.errors)
 
 
 @api.exception_handler(OrderRejected)
 def _order_rejected(request: HttpRequest, exc: OrderRejected) -> HttpResponse:
-    return error_response(exc.status, exc.code, exc.message)
+    return rejection_response(exc)
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -128,24 +112,12 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 
 @api.exception_handler(OperationalError)
 def _database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
-    # Busy (see BUSY_SIGNS) or unreachable: either way the request changed
-    # nothing and may be retried.
-    locked = any(sign in str(exc).lower() for sign in BUSY_SIGNS)
-    logger.warning("database %s: %s", "busy" if locked else "unavailable", exc)
-    return error_response(
-        503,
-        "busy" if locked else "unavailable",
-        "The database is busy; retry shortly." if locked else "The database is unavailable; retry shortly.",
-        headers={"Retry-After": BUSY_RETRY_AFTER},
-    )
+    return database_error_response(exc)
 
 
 @api.exception_handler(Throttled)
 def _throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
-    # django-ninja adds Retry-After from the throttle's wait.
-    return error_response(
-        429, "rate_limited", f"too many orders; at most {settings.EXCHANGE_ORDER_RATE:g} per second"
-    )
+    return rate_limited_response(exc.wait)
 
 
 @api.exception_handler(AuthenticationError)
@@ -175,13 +147,6 @@ class ErrorDetail(Schema):
 
 class ErrorOut(Schema):
     error: ErrorDetail
-
-
-class PriceOut(Schema):
-    symbol: str = Field(examples=["BTC"])
-    price: str = Field(examples=["64210.50"])
-    seq: int
-    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
 
 
 class PricesOut(Schema):
@@ -225,29 +190,7 @@ def price_history(request: HttpRequest, symbol: str, query: Query[HistoryQuery])
 # --- Trading -------------------------------------------------------------------------
 
 
-# Documents the known symbols; the service still checks them at run time.
-SYMBOL_ENUM: dict[str, Any] = {"enum": all_symbols()}
-IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=255)
-
-
-class OrderIn(Schema):
-    """A market order. Unknown fields are refused: a client never sets account, cash or price."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    symbol: StrictStr = Field(max_length=16, json_schema_extra=SYMBOL_ENUM, examples=["BTC"])
-    side: Literal["buy", "sell"]
-    quantity: StrictInt = Field(ge=1, le=MAX_ORDER_QUANTITY, description="whole units", examples=[1])
-
-
-class TradeOut(Schema):
-    id: int
-    account: str
-    symbol: str
-    side: Literal["buy", "sell"]
-    quantity: int
-    price: str = Field(examples=["64210.50"])
-    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
+IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
 
 
 class TradesOut(Schema):
@@ -259,15 +202,6 @@ class TradesQuery(Schema):
     account: str | None = Field(None, max_length=64)
     symbol: str | None = Field(None, max_length=16)
     limit: int = Field(100, ge=1, le=500)
-
-
-class AccountOut(Schema):
-    name: str
-    cash: str = Field(examples=["99700.00"])
-    positions: dict[str, int] = Field(examples=[{"BTC": 2}])
-    equity: str
-    pnl: str
-    trades: int
 
 
 class LeaderboardOut(Schema):
@@ -307,8 +241,8 @@ def place_order(
         idempotency_key=idempotency_key,
     )
     if trade.replayed:
-        response["Idempotent-Replayed"] = "true"
-    return Status(201, selectors.trade_json(trade))
+        response[REPLAYED_HEADER] = "true"
+    return Status(201, wire.trade_json(trade))
 
 
 @api.get(

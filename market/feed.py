@@ -19,8 +19,8 @@ from django.db import DatabaseError, close_old_connections, connections
 from market.models import Price
 from market.services import record_price
 from sources.events import source_channel
-from sources.stream_client import Backoff, StreamError, StreamEvent, StreamReader
 from sources.ticks import MalformedTick, Tick
+from streams.client import Backoff, StreamError, StreamEvent, StreamReader
 
 logger = logging.getLogger(__name__)
 

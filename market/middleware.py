@@ -1,6 +1,6 @@
 """Every error of the API and the streams in the one JSON format, including Django's own.
 
-Views render their errors through ``exchange_site.errors``; this catches what
+Views render their errors through ``web.errors``; this catches what
 answers before a view does: an unknown URL (404) and a method a path does not
 take (405, from ``require_GET`` and from django-ninja), which Django and ninja
 would otherwise answer in HTML or plain text.
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from exchange_site.errors import error_response
+from web.errors import error_response
 
 API_PREFIXES = ("/api/", "/market/", "/sources/", "/healthz")
 MESSAGES = {

@@ -13,14 +13,10 @@ from typing import Any
 
 from django.db.models import Count
 
+from market import wire
 from market.events import stream_cursor
 from market.models import Account, Position, Price, PricePoint, Trade
 from sources.catalog import symbols as all_symbols
-from sources.ticks import format_money, format_ts
-
-
-def price_json(row: Price | PricePoint) -> dict[str, Any]:
-    return {"symbol": row.symbol, "price": format_money(row.price), "seq": row.seq, "ts": format_ts(row.ts)}
 
 
 def latest_prices(symbols: Iterable[str] | None = None) -> dict[str, Any]:
@@ -32,7 +28,7 @@ def latest_prices(symbols: Iterable[str] | None = None) -> dict[str, Any]:
     wanted = list(symbols) if symbols is not None else all_symbols()
     cursor = stream_cursor(wanted)
     rows = Price.objects.filter(symbol__in=wanted)
-    by_symbol = {row.symbol: price_json(row) for row in rows}
+    by_symbol = {row.symbol: wire.price_json(row) for row in rows}
     return {"cursor": cursor, "prices": [by_symbol[s] for s in wanted if s in by_symbol]}
 
 
@@ -41,20 +37,7 @@ def price_history(symbol: str, *, limit: int) -> dict[str, Any]:
     cursor = stream_cursor([symbol])
     rows = list(PricePoint.objects.filter(symbol=symbol).order_by("-seq")[:limit])
     rows.reverse()
-    return {"symbol": symbol, "cursor": cursor, "prices": [price_json(row) for row in rows]}
-
-
-def trade_json(trade: Trade) -> dict[str, Any]:
-    """A trade on the wire: the REST API and the market stream's ``trade`` event."""
-    return {
-        "id": trade.pk,
-        "account": trade.account.name,
-        "symbol": trade.symbol,
-        "side": trade.side,
-        "quantity": trade.quantity,
-        "price": format_money(trade.price),
-        "ts": format_ts(trade.ts),
-    }
+    return {"symbol": symbol, "cursor": cursor, "prices": [wire.price_json(row) for row in rows]}
 
 
 def recent_trades(
@@ -72,7 +55,7 @@ def recent_trades(
         rows = rows.filter(account__name=account)
     if symbol is not None:
         rows = rows.filter(symbol=symbol)
-    return {"cursor": cursor, "trades": [trade_json(trade) for trade in rows[:limit]]}
+    return {"cursor": cursor, "trades": [wire.trade_json(trade) for trade in rows[:limit]]}
 
 
 def _latest_price_map() -> dict[str, Decimal]:
@@ -86,14 +69,7 @@ def _account_row(
     equity = account.cash + sum(
         (prices.get(symbol, Decimal(0)) * quantity for symbol, quantity in positions.items()), Decimal(0)
     )
-    return {
-        "name": account.name,
-        "cash": format_money(account.cash),
-        "positions": {symbol: positions[symbol] for symbol in sorted(positions)},
-        "equity": format_money(equity),
-        "pnl": format_money(equity - account.starting_cash),
-        "trades": trades,
-    }
+    return wire.account_json(account, positions=positions, equity=equity, trades=trades)
 
 
 def account_json(account: Account) -> dict[str, Any]:

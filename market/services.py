@@ -1,4 +1,4 @@
-"""Every state change of the market: record ticks, trim old data, and the ledger.
+"""Every state change of the market: record ticks, trim old prices, and the ledger.
 
 Ledger services: open accounts and issue their tokens, place market orders
 exactly once against the house, and audit the books from the trade history.
@@ -22,13 +22,12 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
-from django_eventstream.models import Event, EventCounter
 
 from market.errors import IdempotencyConflict, InvalidQuantity, InvalidSide, NoPrice, UnknownSymbol
 from market.events import publish_price, publish_trade
 from market.fills import CENT, MAX_ORDER_QUANTITY, SIDES, fill
 from market.models import Account, IdempotencyKey, Position, Price, PricePoint, Trade
-from market.selectors import trade_json
+from market.wire import trade_json
 from sources.catalog import symbols as all_symbols
 from sources.ticks import Tick, format_money
 
@@ -71,19 +70,6 @@ def trim_history(*, keep: int) -> int:
     removed = 0
     for symbol, newest in PricePoint.objects.values_list("symbol").annotate(newest=Max("seq")):
         count, _ = PricePoint.objects.filter(symbol=symbol, seq__lte=newest - keep).delete()
-        removed += count
-    return removed
-
-
-def trim_stored_events(*, keep: int) -> int:
-    """Keep the newest ``keep`` stored stream events per channel.
-
-    A client resuming from a trimmed id gets django-eventstream's
-    ``stream-reset`` event: visible, never silent.
-    """
-    removed = 0
-    for channel, current in EventCounter.objects.values_list("name", "value"):
-        count, _ = Event.objects.filter(channel=channel, eid__lte=current - keep).delete()
         removed += count
     return removed
 

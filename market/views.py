@@ -6,10 +6,10 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from exchange_site.errors import error_response
 from market.events import market_channel
 from sources.catalog import symbols as all_symbols
-from sources.sse import serve_stream
+from streams.serving import serve_stream
+from web.errors import error_response
 
 
 def parse_symbols(raw: str | None) -> list[str]:

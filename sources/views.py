@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_eventstream import get_current_event_id
 
-from exchange_site.errors import error_response
 from sources.catalog import source_specs
 from sources.events import source_channel
-from sources.sse import serve_stream
+from streams.serving import serve_stream
+from web.errors import error_response
 
 
 @require_GET
@@ -18,7 +18,7 @@ def source_list(request: HttpRequest) -> JsonResponse:
     """Every source with its stream URL and the stream's current cursor.
 
     A client that connects with ``cursor`` as its Last-Event-ID gets every tick
-    after this response, with no gap (see FINDINGS on connecting without one).
+    after this response, with no gap (see docs/streams.md on connecting without one).
     """
     return JsonResponse(
         {

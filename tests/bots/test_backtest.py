@@ -14,7 +14,7 @@ from bots.metrics import render_table, summarize
 from bots.runner import Runner
 from bots.strategies import BUY, SELL, Hamster, Investor, Strategy, Trade
 from sources.catalog import source_specs
-from sources.stream_client import Backoff, StreamEvent
+from streams.client import Backoff, StreamEvent
 from tests.bots.fakes import FakeExchange, price_event
 
 CASH = Decimal("100000.00")

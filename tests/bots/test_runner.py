@@ -16,7 +16,7 @@ import pytest
 from bots.client import OrderRefused, RetryLater, Unreachable
 from bots.runner import ExchangeUnavailable, Runner, describe_order, stop_on_signals
 from bots.strategies import BUY, SELL, Investor, Order, Strategy, Trade
-from sources.stream_client import Backoff, StreamEvent
+from streams.client import Backoff, StreamEvent
 from tests.bots.fakes import FakeExchange, FakeResponse, LostResponse, Opener, price_event, sse
 
 

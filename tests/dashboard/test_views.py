@@ -168,10 +168,39 @@ def test_a_quantity_that_is_not_a_whole_number_is_a_400(logged_in: Client, price
     response = order(logged_in, quantity="1.5")
     assert response.status_code == 400
     assert response.json()["error"] == {
-        "code": "invalid_request",
-        "message": "quantity: Enter a whole number.",
+        "code": "invalid_quantity",
+        "message": "quantity: Input should be a valid integer",
     }
     assert Trade.objects.count() == 0
+
+
+@pytest.mark.parametrize("quantity", ["1.0", " 1 ", "\u0661", "+1", "1e0", "", "0", "-1", "1000001"])
+def test_a_quantity_the_api_refuses_is_refused_here_with_the_same_code(
+    logged_in: Client, prices: None, quantity: str
+) -> None:
+    response = order(logged_in, quantity=quantity)
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_quantity")
+    assert Trade.objects.count() == 0
+
+
+def test_an_unknown_side_is_refused_with_the_api_s_code(logged_in: Client, prices: None) -> None:
+    response = order(logged_in, side="hold")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_side")
+    assert Trade.objects.count() == 0
+
+
+def test_a_replayed_submission_is_marked_as_a_replay(logged_in: Client, prices: None) -> None:
+    first = order(logged_in, idempotency_key="k-2")
+    again = order(logged_in, idempotency_key="k-2")
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_an_idempotency_key_may_be_as_long_as_the_api_s(logged_in: Client, prices: None) -> None:
+    assert order(logged_in, idempotency_key="k" * 255).status_code == 201
+    too_long = order(logged_in, idempotency_key="k" * 256)
+    assert (too_long.status_code, too_long.json()["error"]["code"]) == (400, "invalid_request")
+    assert Trade.objects.count() == 1
 
 
 def test_a_repeated_submission_executes_once(logged_in: Client, prices: None) -> None:

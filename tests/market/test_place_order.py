@@ -10,7 +10,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, IntegrityError, transaction
-from django_eventstream.models import Event
 
 from market.errors import (
     IdempotencyConflict,
@@ -22,8 +21,10 @@ from market.errors import (
     UnknownSymbol,
 )
 from market.models import Account, IdempotencyKey, Position, Trade
-from market.selectors import account_json, audit_ledger, leaderboard, recent_trades, trade_json
+from market.selectors import account_json, audit_ledger, leaderboard, recent_trades
 from market.services import account_for_user, hash_token, issue_token, place_order, revoke_token
+from market.wire import trade_json
+from streams.storage import stored_events
 from tests.market.books import ledger_snapshot, make_account, set_price, set_prices
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,7 +69,8 @@ def test_every_trade_is_published_once_committed_and_logged_in_one_line(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="market.trades"):
         trade = place_order(account=alice, symbol="BTC", side="buy", quantity=2)
-    data = Event.objects.get(channel="market-BTC", type="trade").data
+    (stored,) = stored_events(channel="market-BTC", event_type="trade")
+    data = stored.data
     # django-eventstream stores the event's JSON text as a JSON string.
     while isinstance(data, str):
         data = json.loads(data)
@@ -84,7 +86,7 @@ def test_a_trade_that_rolls_back_is_never_published(alice: Account) -> None:
 
     with pytest.raises(RuntimeError):
         trade_then_fail()
-    assert not Event.objects.filter(type="trade").exists()
+    assert not stored_events(event_type="trade")
     assert Trade.objects.count() == 0
     assert audit_ledger() == []
 
@@ -109,7 +111,7 @@ def test_a_rejected_order_changes_nothing(alice: Account, order: dict, error: ty
     with pytest.raises(error):
         place_order(account=alice, idempotency_key="k", **order)
     assert ledger_snapshot() == before
-    assert not Event.objects.filter(channel="market-BTC", type="trade").exists()
+    assert not stored_events(channel="market-BTC", event_type="trade")
 
 
 def test_orders_are_refused_without_a_price(alice: Account) -> None:

@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
-from django_eventstream.models import Event
 
 from market.models import Price, PricePoint
-from market.services import record_price, trim_history, trim_stored_events
+from market.services import record_price, trim_history
 from sources.ticks import Tick
+from streams.storage import stored_events, trim_stored_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,7 +23,7 @@ def test_a_new_tick_becomes_the_latest_price_and_is_broadcast() -> None:
     latest = Price.objects.get(symbol="BTC")
     assert (latest.price, latest.seq, latest.source_cursor) == (Decimal("101.50"), 1, "source-BTC:1")
     assert PricePoint.objects.filter(symbol="BTC").count() == 1
-    assert Event.objects.filter(channel="market-BTC", type="price").count() == 1
+    assert len(stored_events(channel="market-BTC", event_type="price")) == 1
 
 
 def test_a_replayed_tick_is_taken_once() -> None:
@@ -32,7 +32,7 @@ def test_a_replayed_tick_is_taken_once() -> None:
     assert not record_price(tick=tick(2), cursor="source-BTC:3")
     assert not record_price(tick=tick(1), cursor="source-BTC:3")
     assert PricePoint.objects.filter(symbol="BTC").count() == 2
-    assert Event.objects.filter(channel="market-BTC", type="price").count() == 2
+    assert len(stored_events(channel="market-BTC", event_type="price")) == 2
     # The cursor still moves, so the replay is not read a third time.
     assert Price.objects.get(symbol="BTC").source_cursor == "source-BTC:3"
 
@@ -60,7 +60,7 @@ def test_stored_events_are_trimmed_per_channel_to_the_newest() -> None:
     for seq in range(1, 8):
         record_price(tick=tick(seq), cursor=None)
     trim_stored_events(keep=2)
-    assert list(Event.objects.filter(channel="market-BTC").values_list("eid", flat=True).order_by("eid")) == [
+    assert [event.id for event in stored_events(channel="market-BTC")] == [
         6,
         7,
     ]
@@ -71,6 +71,6 @@ def test_the_price_event_is_stored_by_the_transaction_that_records_the_price() -
     # commit and the live announcement cannot lose it for resuming clients.
     with transaction.atomic():
         record_price(tick=tick(1), cursor=None)
-        assert Event.objects.filter(channel="market-BTC", type="price").count() == 1
+        assert len(stored_events(channel="market-BTC", event_type="price")) == 1
         transaction.set_rollback(True)
-    assert Event.objects.filter(channel="market-BTC", type="price").count() == 0
+    assert len(stored_events(channel="market-BTC", event_type="price")) == 0

@@ -13,7 +13,7 @@ from bots.client import ExchangeClient, OrderRefused
 from bots.runner import ExchangeUnavailable, Runner, stop_on_signals
 from bots.strategies import STRATEGIES, UnknownStrategy, build_strategy, strategy_label
 from exchange_site.env import env_str
-from sources.stream_client import StreamError
+from streams.client import StreamError
 
 logger = logging.getLogger("bots.runbot")
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from sources.stream_client import Backoff, StreamError, StreamReader
+from streams.client import Backoff, StreamError, StreamReader
 
 
 class FakeResponse:

@@ -11,7 +11,7 @@ failures of the library make a Redis restart lose events for good:
   it is published through Pushpin, so a ticker or an order's commit hook fails
   and live clients see nothing.
 
-``install`` replaces both pieces: a subscriber that reconnects with capped
+``supervise_redis`` replaces both pieces: a subscriber that reconnects with capped
 backoff, and a publisher that logs a failed publish instead of raising (the
 event is already stored, and Pushpin still gets it). Whatever did not arrive
 live is then recovered from storage: after every (re)subscription, and
@@ -211,11 +211,13 @@ class SupervisedRedisListener:
 _installed = threading.Lock()
 
 
-def install() -> None:
+def supervise_redis() -> None:
     """Supervise this process's Redis subscriber and make publishing tolerant.
 
     Does nothing unless ``EVENTSTREAM_REDIS`` is set; safe to call more than
-    once. Call it before the process serves its first stream.
+    once. Call it before the process serves its first stream (``streams.install``
+    does, when the app registry is ready): it opens no connection and starts
+    nothing, the subscriber runs only once a stream is served.
     """
     connection = getattr(settings, "EVENTSTREAM_REDIS", None)
     if not connection:

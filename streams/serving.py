@@ -3,9 +3,10 @@
 Replays. When an event arrives while a stream reads stored events, the stream
 reads storage again, but from the cursor the client connected with, not from
 the events it has just sent: those go out twice. A client that connected
-without a cursor is re-read from "now", which skips what arrived meanwhile
-(the loss FINDINGS reports). ``install`` wraps the library's ``get_events`` so
-the request's cursor follows what each read returned.
+without a cursor is re-read from "now", which skips what arrived meanwhile:
+such a client can lose the events published between its connection and its
+first wait (see ``docs/streams.md``). ``install`` wraps the library's
+``get_events`` so the request's cursor follows what each read returned.
 
 Connections. django-eventstream reads stored events when a client connects (and when a slow
 client overflowed); in between, events reach it from memory. Django keeps the
@@ -38,7 +39,7 @@ def _advancing(get_events: Any) -> Any:
     return get_events_and_advance
 
 
-def install() -> None:
+def correct_stream_reads() -> None:
     """Make every stream's re-read continue after what it already sent (idempotent)."""
     if not getattr(eventstream.get_events, "advances_cursor", False):
         eventstream.get_events = _advancing(eventstream.get_events)

@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from market import redis_listener
-from market.engine import Engine
+from engine.checks import runengine_problems
+from engine.engine import Engine
 
 # How often the main thread wakes to notice a stop (signals interrupt it anyway).
 WAIT_STEP = 1.0
@@ -33,11 +33,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, base_url: str | None, **options: Any) -> None:
-        if not (settings.REDIS_URL or settings.GRIP_URL):
-            # FINDINGS: send_event from a process that does not serve reaches
-            # no live client without one of them; it would fail silently.
-            raise CommandError("runengine needs REDIS_URL or GRIP_URL, or its events reach no live client")
-        redis_listener.install()
+        problems = runengine_problems()
+        if problems:
+            raise CommandError(problems[0].msg)
+        # The Redis supervision (streams.install) is in place since the app registry loaded.
         engine = Engine(base_url=base_url)
         try:
             engine.start()

@@ -1,4 +1,4 @@
-"""The corrections to django-eventstream's stream reads (see ``sources.sse``)."""
+"""The corrections to django-eventstream's stream reads (see ``streams.serving``)."""
 
 from __future__ import annotations
 
