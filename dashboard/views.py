@@ -26,8 +26,9 @@ from dashboard.forms import OrderForm
 from exchange_site.errors import error_response
 from market.errors import OrderRejected
 from market.ratelimit import OrderRateThrottle
-from market.selectors import trade_json
-from market.services import account_for_user, place_order
+from market import orders
+from market.selectors import order_json
+from market.services import account_for_user
 from sources.catalog import source_specs
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def trade(request: HttpRequest) -> JsonResponse:
     """Place a market order for the logged-in person's own account.
 
-    201 with the trade, or the exchange's error format with its code, status
+    201 with the order, or the exchange's error format with its code, status
     and message, which the page shows as it is.
     """
     if not request.user.is_authenticated:
@@ -85,7 +86,7 @@ def trade(request: HttpRequest) -> JsonResponse:
                 f"too many orders; at most {settings.EXCHANGE_ORDER_RATE:g} per second",
                 headers={"Retry-After": str(math.ceil(_order_rate.wait() or 1))},
             )
-        executed = place_order(
+        executed = orders.place_order(
             account=account,
             symbol=data["symbol"],
             side=data["side"],
@@ -100,7 +101,7 @@ def trade(request: HttpRequest) -> JsonResponse:
         return error_response(
             503, "busy", "The exchange is busy; try again in a moment.", headers={"Retry-After": "1"}
         )
-    return JsonResponse(trade_json(executed), status=201)
+    return JsonResponse(order_json(executed), status=201)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -24,9 +24,9 @@ from ninja.parser import Parser
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from exchange_site.errors import error_response
-from market import selectors, services
+from market import orders, selectors
 from market.auth import token_auth
-from market.errors import OrderRejected
+from market.errors import OrderNotFound, OrderRejected
 from market.fills import MAX_ORDER_QUANTITY
 from market.models import Account
 from market.ratelimit import OrderRateThrottle
@@ -36,7 +36,15 @@ logger = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json",)
 # Where a field is known, its validation error gets that field's own code.
-FIELD_CODES = {"quantity": "invalid_quantity", "side": "invalid_side", "symbol": "unknown_symbol"}
+FIELD_CODES = {
+    "quantity": "invalid_quantity",
+    "side": "invalid_side",
+    "symbol": "unknown_symbol",
+    "type": "invalid_type",
+    "time_in_force": "invalid_time_in_force",
+    "limit_price": "invalid_price",
+    "stop_price": "invalid_price",
+}
 # Seconds a client should wait before retrying when the database is busy.
 BUSY_RETRY_AFTER = "1"
 # Database errors that mean "too much at once" rather than "down": SQLite's
@@ -230,24 +238,110 @@ SYMBOL_ENUM: dict[str, Any] = {"enum": all_symbols()}
 IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key", min_length=1, max_length=255)
 
 
+PRICE_FIELD = Field(
+    None,
+    max_length=20,
+    description="a decimal string with at most two places, above 0",
+    examples=["64210.50"],
+)
+
+
 class OrderIn(Schema):
-    """A market order. Unknown fields are refused: a client never sets account, cash or price."""
+    """An order. Unknown fields are refused: a client never sets account, cash or price."""
 
     model_config = ConfigDict(extra="forbid")
 
     symbol: StrictStr = Field(max_length=16, json_schema_extra=SYMBOL_ENUM, examples=["BTC"])
     side: Literal["buy", "sell"]
     quantity: StrictInt = Field(ge=1, le=MAX_ORDER_QUANTITY, description="whole units", examples=[1])
+    type: Literal["market", "limit", "stop", "stop_limit"] = "market"
+    limit_price: StrictStr | None = PRICE_FIELD
+    stop_price: StrictStr | None = PRICE_FIELD
+    time_in_force: Literal["gtc", "ioc", "fok"] = "gtc"
 
 
 class TradeOut(Schema):
     id: int
+    symbol: str
+    price: str = Field(examples=["64210.50"])
+    quantity: int
+    buyer: str = Field(description="the buying account; `exchange` is the house")
+    seller: str = Field(description="the selling account; `exchange` is the house")
+    taker_side: Literal["buy", "sell"]
+    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
+
+
+class FillOut(Schema):
+    trade_id: int
+    price: str
+    quantity: int
+    fee: str
+    liquidity: Literal["maker", "taker"]
+    ts: str
+
+
+class OrderOut(Schema):
+    id: int
     account: str
     symbol: str
     side: Literal["buy", "sell"]
+    type: Literal["market", "limit", "stop", "stop_limit"]
     quantity: int
-    price: str = Field(examples=["64210.50"])
-    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
+    limit_price: str | None
+    stop_price: str | None
+    time_in_force: Literal["gtc", "ioc", "fok"]
+    status: Literal["open", "partially_filled", "filled", "canceled", "rejected"]
+    filled_quantity: int
+    average_price: str | None
+    fees: str
+    created_at: str
+    updated_at: str
+    fills: list[FillOut]
+
+
+class OrdersOut(Schema):
+    cursor: str
+    orders: list[OrderOut]
+
+
+class OrdersQuery(Schema):
+    status: Literal["open", "closed", "all"] = "all"
+    symbol: str | None = Field(None, max_length=16)
+    limit: int = Field(100, ge=1, le=500)
+
+
+class CancelAllQuery(Schema):
+    symbol: str | None = Field(None, max_length=16)
+
+
+class CanceledOut(Schema):
+    canceled: list[int]
+
+
+class LevelOut(Schema):
+    price: str
+    quantity: int
+    orders: int
+
+
+class HouseOut(Schema):
+    bid: str | None
+    ask: str | None
+    depth: int | None = Field(description="units per side per tick; null: unlimited")
+    spread_bps: int
+
+
+class BookOut(Schema):
+    symbol: str
+    cursor: str
+    source_price: str | None
+    house: HouseOut
+    bids: list[LevelOut]
+    asks: list[LevelOut]
+
+
+class BookQuery(Schema):
+    depth: int = Field(10, ge=1, le=100)
 
 
 class TradesOut(Schema):
@@ -270,25 +364,32 @@ class AccountOut(Schema):
     trades: int
 
 
+class MyAccountOut(AccountOut):
+    available_cash: str = Field(description="cash that open orders do not reserve")
+    available_positions: dict[str, int] = Field(description="units that open orders do not reserve")
+
+
 class LeaderboardOut(Schema):
     cursor: str
     accounts: list[AccountOut]
 
 
-ORDER_ERRORS = {code: ErrorOut for code in (400, 401, 409, 413, 415, 429, 503)}
+ORDER_ERRORS = {code: ErrorOut for code in (400, 401, 404, 409, 413, 415, 429, 503)}
 
 
 @api.post(
     "/orders",
     auth=token_auth,
     throttle=[OrderRateThrottle()],
-    response={201: TradeOut, **ORDER_ERRORS},
+    response={201: OrderOut, **ORDER_ERRORS},
     tags=["trading"],
-    summary="Place a market order at the latest price",
+    summary="Place an order: market, limit, stop or stop-limit",
     description=(
-        "Executes at once against the exchange, or is rejected with nothing changed. "
-        "With an `Idempotency-Key` header (up to 255 characters, per account) the order executes "
-        "at most once: a repeat returns the original response, with `Idempotent-Replayed: true`; "
+        "Matches at once against the book and the house's quote; a limit order's rest waits in the "
+        "book (gtc), or is canceled (ioc, fok: all or nothing); a stop waits for the source price to "
+        "cross `stop_price`. Answers with the order. A refused order changes nothing. "
+        "With an `Idempotency-Key` header (up to 255 characters, per account) the order is placed "
+        "at most once: a repeat returns the original order, with `Idempotent-Replayed: true`; "
         "the same key with a different order is a 409 `idempotency_conflict`."
     ),
 )
@@ -299,16 +400,90 @@ def place_order(
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Status[dict[str, Any]]:
     account: Account = request.auth  # type: ignore[attr-defined]
-    trade = services.place_order(
+    placed = orders.place_order(
         account=account,
         symbol=order.symbol,
         side=order.side,
         quantity=order.quantity,
+        type=order.type,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+        time_in_force=order.time_in_force,
         idempotency_key=idempotency_key,
     )
-    if trade.replayed:
+    if placed.replayed:
         response["Idempotent-Replayed"] = "true"
-    return Status(201, selectors.trade_json(trade))
+    return Status(201, selectors.order_json(placed))
+
+
+@api.get(
+    "/orders",
+    auth=token_auth,
+    response={200: OrdersOut, 400: ErrorOut, 401: ErrorOut},
+    tags=["trading"],
+    summary="The caller's orders, newest first",
+)
+def list_orders(request: HttpRequest, query: Query[OrdersQuery]) -> dict[str, Any]:
+    if query.symbol is not None:
+        known_order_symbol(query.symbol)
+    return selectors.account_orders(
+        account=request.auth,  # type: ignore[attr-defined]
+        status=query.status,
+        symbol=query.symbol,
+        limit=query.limit,
+    )
+
+
+@api.delete(
+    "/orders",
+    auth=token_auth,
+    response={200: CanceledOut, **ORDER_ERRORS},
+    tags=["trading"],
+    summary="Cancel every open order (of one asset)",
+)
+def cancel_all_orders(request: HttpRequest, query: Query[CancelAllQuery]) -> dict[str, Any]:
+    if query.symbol is not None:
+        known_order_symbol(query.symbol)
+    canceled = orders.cancel_all(account=request.auth, symbol=query.symbol)  # type: ignore[attr-defined]
+    return {"canceled": canceled}
+
+
+@api.get(
+    "/orders/{order_id}",
+    auth=token_auth,
+    response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
+    tags=["trading"],
+    summary="One of the caller's orders",
+)
+def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
+    found = selectors.account_order(account=request.auth, order_id=order_id)  # type: ignore[attr-defined]
+    if found is None:
+        raise OrderNotFound(f"no order {order_id} of this account")
+    return selectors.order_json(found, None)
+
+
+@api.delete(
+    "/orders/{order_id}",
+    auth=token_auth,
+    response={200: OrderOut, **ORDER_ERRORS},
+    tags=["trading"],
+    summary="Cancel one of the caller's open orders",
+)
+def cancel_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
+    account: Account = request.auth  # type: ignore[attr-defined]
+    canceled = orders.cancel_order(account=account, order_id=order_id)
+    canceled.account = account
+    return selectors.order_json(canceled, None)
+
+
+@api.get(
+    "/book/{symbol}",
+    response={200: BookOut, 400: ErrorOut, 404: ErrorOut},
+    tags=["market"],
+    summary="One asset's book: the accounts' resting orders per price, and the house's quote",
+)
+def book(request: HttpRequest, symbol: str, query: Query[BookQuery]) -> dict[str, Any]:
+    return selectors.book_json(known_symbol(symbol), depth=query.depth)
 
 
 @api.get(
@@ -331,9 +506,9 @@ def accounts(request: HttpRequest) -> dict[str, Any]:
 @api.get(
     "/accounts/me",
     auth=token_auth,
-    response={200: AccountOut, 401: ErrorOut},
+    response={200: MyAccountOut, 401: ErrorOut},
     tags=["trading"],
-    summary="The caller's account",
+    summary="The caller's account, with what its open orders leave available",
 )
 def my_account(request: HttpRequest) -> dict[str, Any]:
     return selectors.account_json(request.auth)  # type: ignore[attr-defined]

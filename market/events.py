@@ -23,6 +23,7 @@ from django_eventstream.views import get_listener_manager
 
 PRICE_EVENT = "price"
 TRADE_EVENT = "trade"
+BOOK_EVENT = "book"
 
 
 def market_channel(symbol: str) -> str:
@@ -62,3 +63,7 @@ def publish_price(price: dict[str, Any]) -> None:
 
 def publish_trade(trade: dict[str, Any]) -> None:
     _store_and_announce_on_commit(trade["symbol"], TRADE_EVENT, trade)
+
+
+def publish_book(book: dict[str, Any]) -> None:
+    _store_and_announce_on_commit(book["symbol"], BOOK_EVENT, book)

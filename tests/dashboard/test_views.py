@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from market.errors import OrderRejected
 from market.models import Account, IdempotencyKey, Position, Price, Trade
-from market.services import account_for_user, issue_token, place_order
+from market.orders import place_order
+from market.services import account_for_user, issue_token
 
 pytestmark = pytest.mark.django_db
 

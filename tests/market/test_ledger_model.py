@@ -29,7 +29,7 @@ from market.errors import (
 )
 from market.models import Account, Position, Trade
 from market.selectors import audit_ledger
-from market.services import place_order
+from market.orders import place_order
 from tests.market.books import make_account, set_price
 
 SYMBOLS = ["BTC", "TCSG", "META"]

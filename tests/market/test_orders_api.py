@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from django.test import Client
 
-from market import services
+from market import orders, services
 from market.models import Trade
 from tests.market.books import ledger_snapshot, make_account, set_price, set_prices
 
@@ -24,7 +24,7 @@ JSON = "application/json"
 def token() -> str:
     set_prices()
     account, token = make_account("alice")
-    services.place_order(account=account, symbol="META", side="buy", quantity=2, idempotency_key="earlier")
+    orders.place_order(account=account, symbol="META", side="buy", quantity=2, idempotency_key="earlier")
     return token
 
 
@@ -257,7 +257,7 @@ def test_a_locked_database_is_503_with_retry_after(token: str, monkeypatch: pyte
     def locked(**kwargs: Any) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(services, "place_order", locked)
+    monkeypatch.setattr(orders, "place_order", locked)
     response = post_order(Client(), ORDER, token=token)
     assert (response.status_code, response.json()["error"]["code"]) == (503, "busy")
     assert response.headers["Retry-After"] == "1"
