@@ -41,6 +41,19 @@ STREAM_RETRY_CAP = 5.0
 RESET_EVENT = "stream-reset"
 
 
+def filled_part(order: dict[str, Any]) -> Trade | None:
+    """What of an order the exchange answered has executed, as the strategy sees it; None if nothing."""
+    filled = int(order.get("filled_quantity") or 0)
+    if not filled or order.get("average_price") is None:
+        return None
+    return Trade(
+        symbol=str(order["symbol"]),
+        side=str(order["side"]),
+        quantity=filled,
+        price=Decimal(str(order["average_price"])),
+    )
+
+
 class ExchangeUnavailable(Exception):
     """The exchange did not answer within the time the runner was given to wait."""
 
@@ -262,22 +275,35 @@ class Runner:
                     "%s: %s; retrying the same order (key %s) in %.1f s", self.name, exc, key, delay
                 )
                 self.sleep(delay)
-        trade = Trade(
-            symbol=str(raw["symbol"]),
-            side=str(raw["side"]),
-            quantity=int(raw["quantity"]),
-            price=Decimal(str(raw["price"])),
-        )
+        trade = filled_part(raw)
+        if trade is None:
+            # Accepted, but nothing to fill against (no liquidity at its price): the exchange
+            # canceled it, and the strategy hears of it as of a refusal.
+            self.rejections += 1
+            status = str(raw.get("status"))
+            logger.warning(
+                "%s: order #%s %s %d %s was %s unfilled",
+                self.name,
+                raw.get("id"),
+                order.side,
+                order.quantity,
+                order.symbol,
+                status,
+            )
+            self._guarded("on_reject", self.strategy.on_reject, order, status, "nothing filled")
+            return None
         self.fills += 1
         self._guarded("on_fill", self.strategy.on_fill, trade)
+        trades = ", ".join(f"#{fill.get('trade_id')}" for fill in raw.get("fills") or ())
         logger.info(
-            "%s: %s <%s>%s at %s (trade #%s)%s",
+            "%s: %s <%s>%s at %s (order #%s, trade %s)%s",
             self.name,
             "Bought" if trade.side == BUY else "Sold",
             trade.symbol,
             f" x{trade.quantity}" if trade.quantity != 1 else "",
             trade.price,
             raw.get("id"),
+            trades or "-",
             self._pnl_line(),
         )
         return trade

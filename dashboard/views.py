@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from pydantic import ValidationError
 
+from market import orders
 from market.errors import OrderRejected
 from market.order_input import order_from_form
 from market.ratelimit import OrderRateThrottle
@@ -30,8 +31,8 @@ from market.responses import (
     rejection_response,
     validation_error_response,
 )
-from market.services import account_for_user, place_order
-from market.wire import trade_json
+from market.selectors import shaped_order
+from market.services import account_for_user
 from sources.catalog import source_specs
 from web.errors import database_error_response, error_response
 
@@ -68,7 +69,7 @@ def index(request: HttpRequest) -> HttpResponse:
 def trade(request: HttpRequest) -> JsonResponse:
     """Place a market order for the logged-in person's own account.
 
-    201 with the trade, or the exchange's error format with its code, status
+    201 with the order, or the exchange's error format with its code, status
     and message, which the page shows as it is.
     """
     if not request.user.is_authenticated:
@@ -84,18 +85,22 @@ def trade(request: HttpRequest) -> JsonResponse:
         request.auth = account  # type: ignore[attr-defined]
         if not _order_rate.allow_request(request):
             return rate_limited_response(_order_rate.wait())
-        executed = place_order(
+        executed = orders.place_order(
             account=account,
             symbol=order.symbol,
             side=order.side,
             quantity=order.quantity,
+            type=order.type,
+            limit_price=order.limit_price,
+            stop_price=order.stop_price,
+            time_in_force=order.time_in_force,
             idempotency_key=order.idempotency_key,
         )
     except OrderRejected as exc:
         return rejection_response(exc)
     except OperationalError as exc:
         return database_error_response(exc)
-    response = JsonResponse(trade_json(executed), status=201)
+    response = JsonResponse(shaped_order(executed), status=201)
     if executed.replayed:
         response[REPLAYED_HEADER] = "true"
     return response

@@ -204,6 +204,15 @@ EXCHANGE_HISTORY_KEEP = env_int("EXCHANGE_HISTORY_KEEP", 5000, minimum=10)
 EXCHANGE_EVENTS_KEEP = env_int("EXCHANGE_EVENTS_KEEP", 5000, minimum=100)
 EXCHANGE_STARTING_CASH = env_decimal("EXCHANGE_STARTING_CASH", "100000.00", minimum=Decimal("0"))
 # Orders per second per API token (a token bucket holding one second's worth); 0: no limit.
+# The book (see README "The book"): the house's quote and depth, fees, open orders per account.
+EXCHANGE_SPREAD_BPS = env_int("EXCHANGE_SPREAD_BPS", 0, minimum=0)
+# Units the house offers per side per tick; empty: unlimited.
+EXCHANGE_HOUSE_DEPTH = (
+    env_int("EXCHANGE_HOUSE_DEPTH", 0, minimum=1) if env_str("EXCHANGE_HOUSE_DEPTH").strip() else None
+)
+EXCHANGE_MAKER_FEE_BPS = env_int("EXCHANGE_MAKER_FEE_BPS", 0, minimum=0)
+EXCHANGE_TAKER_FEE_BPS = env_int("EXCHANGE_TAKER_FEE_BPS", 0, minimum=0)
+EXCHANGE_MAX_OPEN_ORDERS = env_int("EXCHANGE_MAX_OPEN_ORDERS", 100, minimum=0)
 EXCHANGE_ORDER_RATE = env_float("EXCHANGE_ORDER_RATE", 50.0, minimum=0.0)
 
 # --- Logging -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The market in Django's admin: accounts to look at, trades strictly read-only.
 
-Balances change only through ``place_order`` (so the audit from trades holds),
+Balances change only through the order services (so the audit from trades holds),
 tokens only through ``createbot``; the admin shows them and edits neither.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from market.models import Account, IdempotencyKey, Position, Price, Trade
+from market.models import Account, Book, IdempotencyKey, Order, Position, Price, Trade
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -49,20 +49,43 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(Trade)
 class TradeAdmin(ReadOnlyAdmin):
-    list_display = ["id", "ts", "account", "side", "quantity", "symbol", "price", "notional"]
-    list_filter = ["symbol", "side"]
-    search_fields = ["account__name"]
-    list_select_related = ["account"]
+    list_display = ["id", "ts", "symbol", "quantity", "price", "buyer", "seller", "taker_side", "notional"]
+    list_filter = ["symbol", "taker_side"]
+    search_fields = ["buyer__name", "seller__name"]
+    list_select_related = ["buyer", "seller"]
     date_hierarchy = "ts"
 
 
 @admin.register(IdempotencyKey)
 class IdempotencyKeyAdmin(ReadOnlyAdmin):
-    list_display = ["account", "key", "trade", "created_at"]
+    list_display = ["account", "key", "order", "created_at"]
     search_fields = ["account__name", "key"]
-    list_select_related = ["account", "trade"]
+    list_select_related = ["account", "order"]
 
 
 @admin.register(Price)
 class PriceAdmin(ReadOnlyAdmin):
     list_display = ["symbol", "price", "seq", "ts", "updated_at"]
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "account",
+        "symbol",
+        "side",
+        "type",
+        "quantity",
+        "limit_price",
+        "status",
+    ]
+    list_filter = ["symbol", "status", "type", "side"]
+    search_fields = ["account__name"]
+    list_select_related = ["account"]
+
+
+@admin.register(Book)
+class BookAdmin(ReadOnlyAdmin):
+    list_display = ["symbol", "seq", "bid", "ask", "bid_depth", "ask_depth"]

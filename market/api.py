@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -23,9 +23,9 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from ninja.parser import Parser
 from pydantic import Field
 
-from market import selectors, services, wire
+from market import orders, selectors
 from market.auth import token_auth
-from market.errors import OrderRejected
+from market.errors import OrderNotFound, OrderRejected
 from market.models import Account
 from market.order_input import IDEMPOTENCY_KEY_MAX_LENGTH, OrderIn
 from market.ratelimit import OrderRateThrottle
@@ -35,7 +35,7 @@ from market.responses import (
     rejection_response,
     validation_error_response,
 )
-from market.wire import AccountOut, PriceOut, TradeOut
+from market.wire import AccountOut, LevelOut, MyAccountOut, OrderOut, PriceOut, TradeOut
 from sources.catalog import symbols as all_symbols
 from web.errors import database_error_response, error_response
 
@@ -209,20 +209,61 @@ class LeaderboardOut(Schema):
     accounts: list[AccountOut]
 
 
-ORDER_ERRORS = {code: ErrorOut for code in (400, 401, 409, 413, 415, 429, 503)}
+ORDER_ERRORS = {code: ErrorOut for code in (400, 401, 404, 409, 413, 415, 429, 503)}
+
+
+class OrdersOut(Schema):
+    cursor: str = Field(description="The market stream's Last-Event-ID at the time of this snapshot.")
+    orders: list[OrderOut]
+
+
+class OrdersQuery(Schema):
+    status: Literal["open", "closed", "all"] = "all"
+    symbol: str | None = Field(None, max_length=16)
+    limit: int = Field(100, ge=1, le=500)
+
+
+class CancelAllQuery(Schema):
+    symbol: str | None = Field(None, max_length=16)
+
+
+class CanceledOut(Schema):
+    canceled: list[int]
+
+
+class HouseOut(Schema):
+    bid: str | None
+    ask: str | None
+    depth: int | None = Field(description="units per side per tick; null: unlimited")
+    spread_bps: int
+
+
+class BookOut(Schema):
+    symbol: str
+    cursor: str = Field(description="The market stream's Last-Event-ID at the time of this snapshot.")
+    source_price: str | None
+    house: HouseOut
+    bids: list[LevelOut]
+    asks: list[LevelOut]
+
+
+class BookQuery(Schema):
+    depth: int = Field(10, ge=1, le=100)
 
 
 @api.post(
     "/orders",
     auth=token_auth,
     throttle=[OrderRateThrottle()],
-    response={201: TradeOut, **ORDER_ERRORS},
+    response={201: OrderOut, **ORDER_ERRORS},
     tags=["trading"],
-    summary="Place a market order at the latest price",
+    summary="Place an order: market, limit, stop or stop-limit",
     description=(
-        "Executes at once against the exchange, or is rejected with nothing changed. "
-        "With an `Idempotency-Key` header (up to 255 characters, per account) the order executes "
-        "at most once: a repeat returns the original response, with `Idempotent-Replayed: true`; "
+        "Matches at once against the book and the house's quote; a limit order's rest waits in the "
+        "book (gtc) or is canceled (ioc; fok is all or nothing); a stop waits for the source price to "
+        "cross `stop_price`. Answers with the order; a refused order changes nothing. "
+        "With an `Idempotency-Key` header (up to 255 characters, per account) the order is placed "
+        "at most once: a repeat returns the original order, with `Idempotent-Replayed: true`; "
         "the same key with a different order is a 409 `idempotency_conflict`."
     ),
 )
@@ -233,16 +274,90 @@ def place_order(
     idempotency_key: str | None = IDEMPOTENCY_KEY,
 ) -> Status[dict[str, Any]]:
     account: Account = request.auth  # type: ignore[attr-defined]
-    trade = services.place_order(
+    placed = orders.place_order(
         account=account,
         symbol=order.symbol,
         side=order.side,
         quantity=order.quantity,
+        type=order.type,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+        time_in_force=order.time_in_force,
         idempotency_key=idempotency_key,
     )
-    if trade.replayed:
+    if placed.replayed:
         response[REPLAYED_HEADER] = "true"
-    return Status(201, wire.trade_json(trade))
+    return Status(201, selectors.shaped_order(placed))
+
+
+@api.get(
+    "/orders",
+    auth=token_auth,
+    response={200: OrdersOut, 400: ErrorOut, 401: ErrorOut},
+    tags=["trading"],
+    summary="The caller's orders, newest first (`open` includes partially filled)",
+)
+def list_orders(request: HttpRequest, query: Query[OrdersQuery]) -> dict[str, Any]:
+    if query.symbol is not None:
+        known_order_symbol(query.symbol)
+    return selectors.account_orders(
+        account=request.auth,  # type: ignore[attr-defined]
+        status=query.status,
+        symbol=query.symbol,
+        limit=query.limit,
+    )
+
+
+@api.delete(
+    "/orders",
+    auth=token_auth,
+    response={200: CanceledOut, **ORDER_ERRORS},
+    tags=["trading"],
+    summary="Cancel every open order (of one asset)",
+)
+def cancel_all_orders(request: HttpRequest, query: Query[CancelAllQuery]) -> dict[str, Any]:
+    if query.symbol is not None:
+        known_order_symbol(query.symbol)
+    canceled = orders.cancel_all(account=request.auth, symbol=query.symbol)  # type: ignore[attr-defined]
+    return {"canceled": canceled}
+
+
+@api.get(
+    "/orders/{order_id}",
+    auth=token_auth,
+    response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
+    tags=["trading"],
+    summary="One of the caller's orders",
+)
+def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
+    found = selectors.account_order(account=request.auth, order_id=order_id)  # type: ignore[attr-defined]
+    if found is None:
+        raise OrderNotFound(f"no order {order_id} of this account")
+    return selectors.shaped_order(found)
+
+
+@api.delete(
+    "/orders/{order_id}",
+    auth=token_auth,
+    response={200: OrderOut, **ORDER_ERRORS},
+    tags=["trading"],
+    summary="Cancel one of the caller's open orders",
+)
+def cancel_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
+    account: Account = request.auth  # type: ignore[attr-defined]
+    canceled = orders.cancel_order(account=account, order_id=order_id)
+    canceled.account = account
+    return selectors.shaped_order(canceled)
+
+
+@api.get(
+    "/book/{symbol}",
+    response={200: BookOut, 400: ErrorOut, 404: ErrorOut},
+    tags=["prices"],
+    summary="One asset's book: the accounts' resting orders per price, and the house's quote apart",
+)
+def book(request: HttpRequest, symbol: str, query: Query[BookQuery]) -> dict[str, Any]:
+    return selectors.book_json(known_symbol(symbol), depth=query.depth)
 
 
 @api.get(
@@ -265,9 +380,9 @@ def accounts(request: HttpRequest) -> dict[str, Any]:
 @api.get(
     "/accounts/me",
     auth=token_auth,
-    response={200: AccountOut, 401: ErrorOut},
+    response={200: MyAccountOut, 401: ErrorOut},
     tags=["trading"],
-    summary="The caller's account",
+    summary="The caller's account, with what its open orders leave available",
 )
 def my_account(request: HttpRequest) -> dict[str, Any]:
     return selectors.account_json(request.auth)  # type: ignore[attr-defined]

@@ -12,11 +12,12 @@ from typing import Any
 
 from django_eventstream import get_current_event_id
 
-from market.wire import PriceOut, TradeOut
+from market.wire import BookLevelsOut, PriceOut, TradeOut
 from streams.publishing import publish_on_commit
 
 PRICE_EVENT = "price"
 TRADE_EVENT = "trade"
+BOOK_EVENT = "book"
 
 
 def market_channel(symbol: str) -> str:
@@ -36,3 +37,8 @@ def publish_price(price: dict[str, Any]) -> None:
 def publish_trade(trade: dict[str, Any]) -> None:
     """A ``trade`` event, in the trade's one shape (``market.wire.TradeOut``)."""
     publish_on_commit(market_channel(trade["symbol"]), TRADE_EVENT, TradeOut(**trade).model_dump())
+
+
+def publish_book(book: dict[str, Any]) -> None:
+    """A ``book`` event: the accounts' top levels of one asset (``market.wire.BookLevelsOut``)."""
+    publish_on_commit(market_channel(book["symbol"]), BOOK_EVENT, BookLevelsOut(**book).model_dump())

@@ -158,6 +158,8 @@ class Incoming:
     quantity: int
     limit: Decimal | None = None
     time_in_force: str = GTC
+    # The maker fee its resting part will pay; None: the venue's current one.
+    maker_fee_bps: int | None = None
 
     def crosses(self, price: Decimal) -> bool:
         if self.limit is None:
@@ -383,7 +385,8 @@ def decide(
         rests = result.remaining
     reserve = ZERO
     if rests and incoming.limit is not None and incoming.side == BUY:
-        reserve = reserved_cash(incoming.limit, rests, fees.maker_bps)
+        maker_bps = fees.maker_bps if incoming.maker_fee_bps is None else incoming.maker_fee_bps
+        reserve = reserved_cash(incoming.limit, rests, maker_bps)
     problem: OrderRejected | None = None
     if incoming.side == BUY:
         need = result.notional + result.taker_fees + reserve

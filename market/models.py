@@ -1,10 +1,14 @@
-"""The market's data: latest prices and their history, and the ledger (accounts, positions, trades)."""
+"""The market's data: prices and their history, the ledger (accounts, positions, trades), orders, books."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from market import matching
 
 
 class Price(models.Model):
@@ -57,6 +61,8 @@ class Account(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     cash = models.DecimalField(max_digits=20, decimal_places=2)
+    # What the account's resting buy orders hold of its cash (never negative, never above the cash).
+    reserved_cash = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     starting_cash = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     is_house = models.BooleanField(default=False, editable=False)
     # sha256 of the API token: tokens carry 256 random bits, so a fast hash is enough.
@@ -73,6 +79,11 @@ class Account(models.Model):
                 condition=models.Q(cash__gte=0) | models.Q(is_house=True), name="account_cash_not_negative"
             ),
             models.CheckConstraint(condition=models.Q(starting_cash__gte=0), name="account_starting_cash"),
+            models.CheckConstraint(
+                condition=models.Q(reserved_cash__gte=0)
+                & (models.Q(cash__gte=models.F("reserved_cash")) | models.Q(is_house=True)),
+                name="account_reserved_cash_covered",
+            ),
             models.UniqueConstraint(fields=["is_house"], condition=models.Q(is_house=True), name="one_house"),
         ]
 
@@ -90,6 +101,8 @@ class Position(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
     symbol = models.CharField(max_length=16)
     quantity = models.BigIntegerField(default=0)
+    # Units the account's resting sell orders hold.
+    reserved = models.BigIntegerField(default=0)
     is_house = models.BooleanField(default=False, editable=False)
 
     class Meta:
@@ -99,57 +112,181 @@ class Position(models.Model):
                 condition=models.Q(quantity__gte=0) | models.Q(is_house=True),
                 name="position_not_negative",
             ),
+            models.CheckConstraint(
+                condition=models.Q(reserved__gte=0)
+                & (models.Q(quantity__gte=models.F("reserved")) | models.Q(is_house=True)),
+                name="position_reserved_covered",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.quantity} {self.symbol}"
 
 
-class Trade(models.Model):
-    """One executed market order against the house. Append-only: never updated or deleted."""
+class Order(models.Model):
+    """An account's order and its life: resting in the book, waiting for its stop, filled or closed.
 
-    BUY = "buy"
-    SELL = "sell"
-    SIDE_CHOICES = [(BUY, "buy"), (SELL, "sell")]
+    ``filled_quantity``, ``notional`` and ``fees`` sum the order's fills;
+    ``resting`` is true while the order sits in its asset's book (it then
+    reserves what it may spend), ``triggered`` once a stop's price was crossed.
+    """
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="trades")
+    SIDE_CHOICES = [(side, side) for side in matching.SIDES]
+    TYPE_CHOICES = [(kind, kind) for kind in matching.ORDER_TYPES]
+    TIF_CHOICES = [(tif, tif) for tif in matching.TIMES_IN_FORCE]
+    STATUS_CHOICES = [(status, status) for status in matching.STATUSES]
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
     symbol = models.CharField(max_length=16)
     side = models.CharField(max_length=4, choices=SIDE_CHOICES)
+    type = models.CharField(max_length=10, choices=TYPE_CHOICES, default=matching.MARKET)
     quantity = models.PositiveBigIntegerField()
-    price = models.DecimalField(max_digits=18, decimal_places=2)
-    notional = models.DecimalField(max_digits=20, decimal_places=2, help_text="quantity times price")
-    ts = models.DateTimeField(default=timezone.now)
+    limit_price = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    stop_price = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    time_in_force = models.CharField(max_length=3, choices=TIF_CHOICES, default=matching.GTC)
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES)
+    filled_quantity = models.PositiveBigIntegerField(default=0)
+    notional = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    fees = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    # The maker fee in force when the order was placed: what its resting fills pay and reserve.
+    maker_fee_bps = models.PositiveIntegerField(default=0)
+    resting = models.BooleanField(default=False)
+    triggered = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
-    # Not stored: ``place_order`` sets it when it returns an earlier trade for a repeated key.
+    # Not stored: ``place_order`` sets ``replayed`` when it answers a repeated key with the
+    # original order, and ``placed_trades`` to the fills it made just now.
     replayed: bool = False
+    placed_trades: list[Trade] | None = None
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="order_quantity_positive"),
+            models.CheckConstraint(
+                condition=models.Q(filled_quantity__lte=models.F("quantity")), name="order_not_overfilled"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(limit_price__isnull=True) | models.Q(limit_price__gt=0),
+                name="order_limit_price_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stop_price__isnull=True) | models.Q(stop_price__gt=0),
+                name="order_stop_price_positive",
+            ),
+        ]
+        indexes = [
+            # The book: one asset's resting orders of one side, by price then time.
+            models.Index(
+                fields=["symbol", "side", "limit_price", "id"],
+                name="order_book",
+                condition=models.Q(resting=True),
+            ),
+            # Stops waiting for their price.
+            models.Index(
+                fields=["symbol", "id"],
+                name="order_waiting_stops",
+                condition=models.Q(status__in=matching.LIVE_STATUSES, resting=False),
+            ),
+            models.Index(fields=["account", "-id"], name="order_by_account"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"#{self.pk} {self.account} {self.type} {self.side} {self.quantity} {self.symbol} ({self.status})"
+        )
+
+    @property
+    def average_price(self) -> Decimal | None:
+        return matching.average_price(self.notional, self.filled_quantity)
+
+    @property
+    def remaining(self) -> int:
+        return self.quantity - self.filled_quantity
+
+
+class Trade(models.Model):
+    """One fill between a buyer and a seller (either may be the house). Append-only: never updated or deleted.
+
+    ``taker_side`` is the side of the order that took liquidity; the other
+    side's order was resting (or was the house's quote).
+    """
+
+    SIDE_CHOICES = Order.SIDE_CHOICES
+
+    symbol = models.CharField(max_length=16)
+    price = models.DecimalField(max_digits=18, decimal_places=2)
+    quantity = models.PositiveBigIntegerField()
+    notional = models.DecimalField(max_digits=20, decimal_places=2, help_text="quantity times price")
+    buyer = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="purchases")
+    seller = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="sales")
+    taker_side = models.CharField(max_length=4, choices=SIDE_CHOICES)
+    buy_order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="buy_fills"
+    )
+    sell_order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="sell_fills"
+    )
+    buyer_fee = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    seller_fee = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    ts = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=models.Q(quantity__gt=0), name="trade_quantity_positive"),
             models.CheckConstraint(condition=models.Q(price__gt=0), name="trade_price_positive"),
             models.CheckConstraint(condition=models.Q(notional__gt=0), name="trade_notional_positive"),
-            models.CheckConstraint(condition=models.Q(side__in=["buy", "sell"]), name="trade_side_valid"),
+            models.CheckConstraint(
+                condition=models.Q(taker_side__in=matching.SIDES), name="trade_taker_side_valid"
+            ),
+            models.CheckConstraint(condition=~models.Q(buyer=models.F("seller")), name="trade_no_self_trade"),
+            models.CheckConstraint(
+                condition=models.Q(buyer_fee__gte=0, seller_fee__gte=0), name="trade_fees_not_negative"
+            ),
         ]
         indexes = [
-            models.Index(fields=["account", "-id"], name="trade_by_account"),
+            models.Index(fields=["buyer", "-id"], name="trade_by_buyer"),
+            models.Index(fields=["seller", "-id"], name="trade_by_seller"),
             models.Index(fields=["symbol", "-id"], name="trade_by_symbol"),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.account} {self.side} {self.quantity} {self.symbol} at {self.price}"
+        return (
+            f"#{self.pk} {self.buyer} bought {self.quantity} {self.symbol} from {self.seller} at {self.price}"
+        )
+
+
+class Book(models.Model):
+    """One asset's book: the row every change of that book locks, and the house's quote this tick.
+
+    Matching is serialised per asset by locking this row. ``bid_depth`` and
+    ``ask_depth`` are what the house still offers until the next tick (null:
+    unlimited); ``levels`` is what the last ``book`` event showed.
+    """
+
+    symbol = models.CharField(max_length=16, primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0, help_text="The tick the quote belongs to.")
+    bid = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+    ask = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+    bid_depth = models.BigIntegerField(null=True)
+    ask_depth = models.BigIntegerField(null=True)
+    levels = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.symbol} book {self.bid} / {self.ask} (#{self.seq})"
 
 
 class IdempotencyKey(models.Model):
-    """An ``Idempotency-Key`` that produced a trade, remembered with its request's fingerprint.
+    """An ``Idempotency-Key`` that placed an order, remembered with its request's fingerprint.
 
-    Written in the same transaction as the trade, unique per account: a key
-    exists exactly when its order executed. Rejected orders leave no key.
+    Written in the same transaction as the order, unique per account: a key
+    exists exactly when its order was accepted. Refused orders leave no key.
     """
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="idempotency_keys")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
-    trade = models.OneToOneField(Trade, on_delete=models.PROTECT, related_name="idempotency_key")
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="idempotency_key")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -27,14 +27,30 @@ SYMBOL_ENUM: dict[str, Any] = {"enum": all_symbols()}
 WHOLE_NUMBER = re.compile(r"[0-9]+", re.ASCII)
 
 
+PRICE_FIELD = Field(
+    None,
+    max_length=20,
+    description="a decimal string with at most two places, above 0",
+    examples=["64210.50"],
+)
+
+
 class OrderIn(Schema):
-    """A market order. Unknown fields are refused: a client never sets account, cash or price."""
+    """An order. Unknown fields are refused: a client never sets account, cash or price.
+
+    Prices are strings here; ``market.orders.validate_order`` checks them
+    (places, sign, and which type needs which price).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     symbol: StrictStr = Field(max_length=16, json_schema_extra=SYMBOL_ENUM, examples=["BTC"])
     side: Literal["buy", "sell"]
     quantity: StrictInt = Field(ge=1, le=MAX_ORDER_QUANTITY, description="whole units", examples=[1])
+    type: Literal["market", "limit", "stop", "stop_limit"] = "market"
+    limit_price: StrictStr | None = PRICE_FIELD
+    stop_price: StrictStr | None = PRICE_FIELD
+    time_in_force: Literal["gtc", "ioc", "fok"] = Field("gtc", description="a market order never rests")
 
 
 class FormOrderIn(OrderIn):
@@ -49,7 +65,10 @@ def order_from_form(form: Mapping[str, Any]) -> FormOrderIn:
     Only the order's own fields are read (the form also carries its CSRF
     token); an empty idempotency key means none.
     """
-    data: dict[str, Any] = {name: form[name] for name in ("symbol", "side", "quantity") if name in form}
+    fields = ("symbol", "side", "quantity", "type", "limit_price", "stop_price", "time_in_force")
+    # An empty optional field of the form means the field is not given.
+    data: dict[str, Any] = {name: form[name] for name in fields if form.get(name) not in (None, "")}
+    data.update({name: form[name] for name in ("symbol", "side", "quantity") if name in form})
     quantity = data.get("quantity")
     if isinstance(quantity, str) and WHOLE_NUMBER.fullmatch(quantity):
         data["quantity"] = int(quantity)

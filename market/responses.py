@@ -20,7 +20,15 @@ from web.errors import error_response
 # Set on an order's answer when it is the replay of an earlier one with the same key.
 REPLAYED_HEADER = "Idempotent-Replayed"
 # Where a field is known, its validation error gets that field's own code.
-FIELD_CODES = {"quantity": "invalid_quantity", "side": "invalid_side", "symbol": "unknown_symbol"}
+FIELD_CODES = {
+    "quantity": "invalid_quantity",
+    "side": "invalid_side",
+    "symbol": "unknown_symbol",
+    "type": "invalid_type",
+    "time_in_force": "invalid_time_in_force",
+    "limit_price": "invalid_price",
+    "stop_price": "invalid_price",
+}
 # Parts of an error's location that name where the input came from, not the field.
 LOCATION_PARTS = ("body", "query", "path", "header", "order")
 

@@ -1,40 +1,33 @@
 """Every state change of the market: record ticks, trim old prices, and the ledger.
 
-Ledger services: open accounts and issue their tokens, place market orders
-exactly once against the house, and audit the books from the trade history.
+Ledger services: open accounts and issue their tokens (orders and the book
+are ``market.orders``'s).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import secrets
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from market.errors import IdempotencyConflict, InvalidQuantity, InvalidSide, NoPrice, UnknownSymbol
-from market.events import publish_price, publish_trade
-from market.fills import CENT, MAX_ORDER_QUANTITY, SIDES, fill
-from market.models import Account, IdempotencyKey, Position, Price, PricePoint, Trade
-from market.wire import trade_json
-from sources.catalog import symbols as all_symbols
-from sources.ticks import Tick, format_money
+from market.events import publish_price
+from market.fills import CENT
+from market.house import HOUSE_NAME, house_account
+from market.models import Account, Price, PricePoint
+from market.orders import lock_book, on_tick
+from sources.ticks import Tick
 
 logger = logging.getLogger(__name__)
 trade_logger = logging.getLogger("market.trades")
 
-HOUSE_NAME = "exchange"
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -46,6 +39,8 @@ def record_price(*, tick: Tick, cursor: str | None) -> bool:
     Returns whether the tick was new.
     """
     with transaction.atomic():
+        # The book's row first: every change of an asset's book locks it before anything else.
+        book = lock_book(tick.symbol)
         latest = Price.objects.select_for_update().filter(symbol=tick.symbol).first()
         if latest is not None and tick.seq <= latest.seq:
             if cursor and cursor != latest.source_cursor:
@@ -62,6 +57,7 @@ def record_price(*, tick: Tick, cursor: str | None) -> bool:
         )
         PricePoint.objects.create(symbol=tick.symbol, price=tick.price, seq=tick.seq, ts=tick.ts)
         publish_price(tick.to_json())
+        on_tick(book_row=book, price=tick.price, seq=tick.seq)
     return True
 
 
@@ -80,18 +76,6 @@ def trim_history(*, keep: int) -> int:
 def hash_token(token: str) -> str:
     """What is stored of a token: its sha256 (tokens are 256 random bits, so no slow hash is needed)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def house_account() -> Account:
-    """The exchange's own account: counterparty of every trade, issuer of starting cash."""
-    house = Account.objects.filter(is_house=True).first()
-    if house is not None:
-        return house
-    try:
-        with transaction.atomic():
-            return Account.objects.create(name=HOUSE_NAME, cash=Decimal("0.00"), is_house=True)
-    except IntegrityError:
-        return Account.objects.get(is_house=True)
 
 
 def open_account(*, name: str, cash: Decimal | None = None, user: Any = None) -> Account:
@@ -155,181 +139,9 @@ def account_for_user(*, user: Any) -> Account:
         if name == HOUSE_NAME or Account.objects.filter(name=name).exists():
             continue
         account = open_account(name=name)
-        if account.user_id is None and not account.trades.exists():
+        if account.user_id is None and not account.purchases.exists() and not account.sales.exists():
             Account.objects.filter(pk=account.pk, user=None).update(user=user)
             account.refresh_from_db()
         if account.user_id == user.pk:
             return account
     raise ValueError(f"no free account name for user {user.get_username()!r}")
-
-
-# --- Orders ------------------------------------------------------------------------
-
-
-def order_fingerprint(*, symbol: str, side: str, quantity: int) -> str:
-    """A digest of what an order asks for, to tell a replay from a different order under one key."""
-    body = json.dumps({"symbol": symbol, "side": side, "quantity": quantity}, sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def _fresh_price(symbol: str) -> Decimal:
-    row = Price.objects.filter(symbol=symbol).first()
-    if row is None:
-        raise NoPrice(f"there is no price for {symbol} yet")
-    age = timezone.now() - row.ts
-    if age > timedelta(seconds=settings.EXCHANGE_PRICE_MAX_AGE):
-        raise NoPrice(
-            f"the latest {symbol} price is {age.total_seconds():.0f}s old; orders wait for a fresh one"
-        )
-    return row.price
-
-
-def _locked_position(account: Account, symbol: str) -> Position:
-    """The account's position row, locked; a new row is only built here, saved by the caller on success."""
-    position = Position.objects.select_for_update().filter(account=account, symbol=symbol).first()
-    return position or Position(account=account, symbol=symbol, quantity=0, is_house=account.is_house)
-
-
-def _replay(account: Account, key: str, fingerprint: str) -> Trade | None:
-    remembered = (
-        IdempotencyKey.objects.select_related("trade__account").filter(account=account, key=key).first()
-    )
-    if remembered is None:
-        return None
-    if remembered.fingerprint != fingerprint:
-        raise IdempotencyConflict(
-            f"Idempotency-Key {key!r} was already used for a different order (trade #{remembered.trade_id})"
-        )
-    trade = remembered.trade
-    trade.replayed = True
-    return trade
-
-
-def place_order(
-    *,
-    account: Account,
-    symbol: str,
-    side: str,
-    quantity: int,
-    idempotency_key: str | None = None,
-    request_fingerprint: str | None = None,
-) -> Trade:
-    """Execute a market order at the latest price against the house, atomically; returns the trade.
-
-    One transaction locks the account, its position and the house (in that
-    order, everywhere, so concurrent orders queue instead of deadlocking),
-    applies ``market.fills.fill`` and records the trade; its ``trade`` event is
-    published and its log line written only once that commits.
-
-    With ``idempotency_key`` the order executes at most once per account: a
-    repeat with the same fingerprint returns the original trade with
-    ``trade.replayed`` set to True (the API answers it exactly as the first
-    time); a repeat with a different fingerprint raises ``IdempotencyConflict``.
-    ``request_fingerprint`` defaults to one computed from symbol, side and quantity.
-
-    Raises an ``OrderRejected`` subclass (unknown_symbol, invalid_side,
-    invalid_quantity, insufficient_funds, insufficient_position, no_price,
-    idempotency_conflict); a rejected order changes nothing and leaves no key.
-    """
-    if symbol not in all_symbols():
-        raise UnknownSymbol(f"unknown symbol {symbol!r}; known: {', '.join(all_symbols())}")
-    if side not in SIDES:
-        raise InvalidSide(f"side must be 'buy' or 'sell', not {side!r}")
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_ORDER_QUANTITY:
-        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_ORDER_QUANTITY}")
-    if account.is_house:
-        raise ValueError("the house does not place orders")
-    fingerprint = request_fingerprint or order_fingerprint(symbol=symbol, side=side, quantity=quantity)
-    try:
-        with _sqlite_writer():
-            trade = _execute(account, symbol, side, quantity, idempotency_key, fingerprint)
-    except IntegrityError:
-        # Only a concurrent request with the same key can get here (the account
-        # lock serialises everything else); its trade is the answer.
-        if idempotency_key is None:
-            raise
-        replayed = _replay(account, idempotency_key, fingerprint)
-        if replayed is None:
-            raise
-        return replayed
-    if not trade.replayed:
-        verb = "bought" if trade.side == Trade.BUY else "sold"
-        transaction.on_commit(
-            lambda: trade_logger.info(
-                "%s %s %d %s at %s (trade #%d)",
-                trade.account.name,
-                verb,
-                trade.quantity,
-                trade.symbol,
-                format_money(trade.price),
-                trade.pk,
-            )
-        )
-    return trade
-
-
-# SQLite has one writer at a time, and a writer that finds the database locked
-# retries by sleeping (up to 100 ms a time), which makes the latency tail long.
-# Within one process, order transactions queue on this lock instead, and are
-# handed the database as soon as the previous one commits.
-_SQLITE_WRITE_LOCK = threading.Lock()
-
-
-@contextmanager
-def _sqlite_writer() -> Iterator[None]:
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        yield
-        return
-    with _SQLITE_WRITE_LOCK:
-        yield
-
-
-def _execute(
-    account: Account, symbol: str, side: str, quantity: int, key: str | None, fingerprint: str
-) -> Trade:
-    house_id = house_account().pk
-    with transaction.atomic():
-        locked = Account.objects.select_for_update().get(pk=account.pk)
-        if key is not None:
-            replayed = _replay(locked, key, fingerprint)
-            if replayed is not None:
-                return replayed
-        price = _fresh_price(symbol)
-        position = _locked_position(locked, symbol)
-        filled = fill(cash=locked.cash, position=position.quantity, side=side, quantity=quantity, price=price)
-
-        cash_delta = filled.cash - locked.cash
-        units_delta = filled.position - position.quantity
-        locked.cash = filled.cash
-        locked.save(update_fields=["cash"])
-        position.quantity = filled.position
-        position.save()
-        trade = Trade.objects.create(
-            account=locked,
-            symbol=symbol,
-            side=side,
-            quantity=quantity,
-            price=price,
-            notional=filled.notional,
-        )
-        if key is not None:
-            IdempotencyKey.objects.create(account=locked, key=key, fingerprint=fingerprint, trade=trade)
-        # The house takes the other side: what the account gains, the house
-        # gives. Every order goes through the house's rows (and its symbol's
-        # event counter), so they are touched last, by relative updates, to
-        # hold their locks only until the commit that follows.
-        _move_house(house_id, symbol, cash=-cash_delta, units=-units_delta)
-        publish_trade(trade_json(trade))
-    account.cash = locked.cash
-    return trade
-
-
-def _move_house(house_id: int, symbol: str, *, cash: Decimal, units: int) -> None:
-    Account.objects.filter(pk=house_id).update(cash=F("cash") + cash)
-    moved = Position.objects.filter(account_id=house_id, symbol=symbol).update(quantity=F("quantity") + units)
-    if not moved:
-        # The house's first trade in this asset (get_or_create copes with a race).
-        Position.objects.get_or_create(
-            account_id=house_id, symbol=symbol, defaults={"quantity": 0, "is_house": True}
-        )
-        Position.objects.filter(account_id=house_id, symbol=symbol).update(quantity=F("quantity") + units)

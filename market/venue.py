@@ -24,6 +24,7 @@ from market.matching import (
     BUY,
     CANCELED,
     FILLED,
+    GTC,
     LIMIT,
     LIVE_STATUSES,
     MARKET,
@@ -83,28 +84,30 @@ class Order:
     time_in_force: str = "gtc"
     status: str = OPEN
     triggered: bool = False
+    maker_fee_bps: int = 0
+    filled_quantity: int = 0
+    notional: Decimal = ZERO
+    fees: Decimal = ZERO
+    # The fills since this venue took the order (all of them in a backtest).
     fills: list[Fill] = field(default_factory=list)
-
-    @property
-    def filled_quantity(self) -> int:
-        return sum(f.quantity for f in self.fills)
 
     @property
     def remaining(self) -> int:
         return self.quantity - self.filled_quantity
 
     @property
-    def notional(self) -> Decimal:
-        return sum((f.notional for f in self.fills), ZERO)
-
-    @property
     def average_price(self) -> Decimal | None:
         return average_price(self.notional, self.filled_quantity)
 
+    def add_fill(self, fill: Fill) -> None:
+        self.fills.append(fill)
+        self.filled_quantity += fill.quantity
+        self.notional += fill.notional
+        self.fees += fill.taker_fee if fill.taker_order == self.id else fill.maker_fee
+
     @property
-    def fees(self) -> Decimal:
-        own = [f.taker_fee if f.taker_order == self.id else f.maker_fee for f in self.fills]
-        return sum(own, ZERO)
+    def is_resting(self) -> bool:
+        return self.is_live and not self.waiting_for_stop
 
     @property
     def is_live(self) -> bool:
@@ -164,6 +167,8 @@ class Venue:
         self.books: dict[str, Book] = {}
         self.orders: dict[int, Order] = {}
         self.trades: list[Fill] = []
+        # Open orders the venue does not hold (a snapshot of a book kept elsewhere).
+        self.open_elsewhere: dict[int, int] = {}
         self._next_id = 1
 
     # --- accounts -------------------------------------------------------------
@@ -196,7 +201,8 @@ class Venue:
         book = self.book(symbol)
         if book.price is None:
             raise NoPrice(f"there is no price for {symbol} yet")
-        if self.max_open_orders and self.open_orders(account) >= self.max_open_orders:
+        may_wait = type in (STOP, STOP_LIMIT) or (type == LIMIT and time_in_force == GTC)
+        if may_wait and self.max_open_orders and self.open_orders(account) >= self.max_open_orders:
             raise TooManyOpenOrders(f"an account may have at most {self.max_open_orders} open orders")
         order = Order(
             id=self._next_id,
@@ -208,6 +214,7 @@ class Venue:
             limit_price=limit_price,
             stop_price=stop_price,
             time_in_force=time_in_force,
+            maker_fee_bps=self.fees.maker_bps,
         )
         if type in (STOP, STOP_LIMIT):
             self._check_stop_cover(order)
@@ -239,7 +246,8 @@ class Venue:
         return order
 
     def open_orders(self, account: int) -> int:
-        return sum(1 for order in self.orders.values() if order.account == account and order.is_live)
+        mine = sum(1 for order in self.orders.values() if order.account == account and order.is_live)
+        return mine + self.open_elsewhere.get(account, 0)
 
     # --- ticks ----------------------------------------------------------------
 
@@ -268,6 +276,7 @@ class Venue:
             quantity=order.remaining,
             limit=limit,
             time_in_force=order.time_in_force,
+            maker_fee_bps=order.maker_fee_bps,
         )
 
     def _decide(self, order: Order, book: Book, *, triggered: bool) -> Decision:
@@ -304,7 +313,7 @@ class Venue:
         self._settle(order.symbol, decision.fills, makers)
         for fill in decision.fills:
             self._record_maker_fill(fill, book, makers)
-            order.fills.append(fill)
+            order.add_fill(fill)
         if decision.match.quote is not None and book.quote is not None:
             book.quote = decision.match.quote
         order.status = decision.status
@@ -322,7 +331,7 @@ class Venue:
                     side=order.side,
                     price=order.limit_price or ZERO,
                     remaining=decision.rests,
-                    maker_fee_bps=self.fees.maker_bps,
+                    maker_fee_bps=order.maker_fee_bps,
                 )
             )
 
@@ -342,7 +351,7 @@ class Venue:
         if fill.maker_order is None:
             return
         maker = self.orders[fill.maker_order]
-        maker.fills.append(fill)
+        maker.add_fill(fill)
         resting = makers[fill.maker_order]
         orders = book.side(resting.side)
         index = next(i for i, r in enumerate(orders) if r.order_id == resting.order_id)

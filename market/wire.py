@@ -1,4 +1,4 @@
-"""The market's wire shapes, each defined once: price, trade, account.
+"""The market's wire shapes, each defined once: price, trade, account, order, book.
 
 Each shape is one pydantic model, and the function that shapes a row builds
 that model, so the REST API's schemas, the selectors and the stream events
@@ -7,12 +7,13 @@ cannot drift apart: a field the model does not define is refused.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from market.models import Account, Price, PricePoint, Trade
+from market.models import Account, Order, Price, PricePoint, Trade
 from sources.ticks import Tick, format_money, format_ts
 
 
@@ -28,7 +29,35 @@ class PriceOut(BaseModel):
 
 
 class TradeOut(BaseModel):
-    """A trade (``trade`` events, ``/api/trades``, the answer to an order)."""
+    """A trade on the tape (``trade`` events, ``/api/trades``): who bought from whom."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    symbol: str
+    price: str = Field(examples=["64210.50"])
+    quantity: int
+    buyer: str = Field(description="the buying account; `exchange` is the house")
+    seller: str = Field(description="the selling account; `exchange` is the house")
+    taker_side: Literal["buy", "sell"] = Field(description="the side of the order that took liquidity")
+    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
+
+
+class FillOut(BaseModel):
+    """One fill of an order: its trade, with that order's fee and whether it made or took liquidity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trade_id: int
+    price: str
+    quantity: int
+    fee: str
+    liquidity: Literal["maker", "taker"]
+    ts: str
+
+
+class OrderOut(BaseModel):
+    """An order (the answer to placing, reading or canceling it; ``order`` events of the private stream)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,9 +65,39 @@ class TradeOut(BaseModel):
     account: str
     symbol: str
     side: Literal["buy", "sell"]
+    type: Literal["market", "limit", "stop", "stop_limit"]
     quantity: int
-    price: str = Field(examples=["64210.50"])
-    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
+    limit_price: str | None
+    stop_price: str | None
+    time_in_force: Literal["gtc", "ioc", "fok"]
+    status: Literal["open", "partially_filled", "filled", "canceled", "rejected"]
+    filled_quantity: int
+    average_price: str | None = Field(description="filled notional over filled quantity, to the cent")
+    fees: str
+    created_at: str
+    updated_at: str
+    fills: list[FillOut]
+
+
+class LevelOut(BaseModel):
+    """One price of the book: the accounts' resting units there, and how many orders."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    price: str
+    quantity: int
+    orders: int
+
+
+class BookLevelsOut(BaseModel):
+    """A ``book`` event: the accounts' top levels of one asset after a tick that changed them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str
+    seq: int = Field(description="the tick after which the book looked like this")
+    bids: list[LevelOut]
+    asks: list[LevelOut]
 
 
 class AccountOut(BaseModel):
@@ -54,21 +113,67 @@ class AccountOut(BaseModel):
     trades: int
 
 
+class MyAccountOut(AccountOut):
+    """The caller's account (``/api/accounts/me``): the row plus what its open orders leave available."""
+
+    available_cash: str = Field(description="cash that open orders do not reserve")
+    available_positions: dict[str, int] = Field(description="units that open orders do not reserve")
+
+
 def price_json(row: Price | PricePoint | Tick) -> dict[str, object]:
     return PriceOut(
         symbol=row.symbol, price=format_money(row.price), seq=row.seq, ts=format_ts(row.ts)
     ).model_dump()
 
 
+def money_or_none(amount: Decimal | None) -> str | None:
+    return None if amount is None else format_money(amount)
+
+
 def trade_json(trade: Trade) -> dict[str, object]:
+    """``buyer_name``/``seller_name`` may be set on the row (the order path knows them) to spare a query."""
     return TradeOut(
         id=trade.pk,
-        account=trade.account.name,
         symbol=trade.symbol,
-        side=trade.side,  # type: ignore[arg-type]
-        quantity=trade.quantity,
         price=format_money(trade.price),
+        quantity=trade.quantity,
+        buyer=getattr(trade, "buyer_name", None) or trade.buyer.name,
+        seller=getattr(trade, "seller_name", None) or trade.seller.name,
+        taker_side=trade.taker_side,  # type: ignore[arg-type]
         ts=format_ts(trade.ts),
+    ).model_dump()
+
+
+def fill_json(order: Order, trade: Trade) -> dict[str, object]:
+    bought = trade.buy_order_id == order.pk
+    return FillOut(
+        trade_id=trade.pk,
+        price=format_money(trade.price),
+        quantity=trade.quantity,
+        fee=format_money(trade.buyer_fee if bought else trade.seller_fee),
+        liquidity="taker" if trade.taker_side == order.side else "maker",
+        ts=format_ts(trade.ts),
+    ).model_dump()
+
+
+def order_json(order: Order, fills: Iterable[Trade]) -> dict[str, object]:
+    return OrderOut(
+        id=order.pk,
+        account=order.account.name,
+        symbol=order.symbol,
+        side=order.side,  # type: ignore[arg-type]
+        type=order.type,  # type: ignore[arg-type]
+        quantity=order.quantity,
+        limit_price=money_or_none(order.limit_price),
+        stop_price=money_or_none(order.stop_price),
+        time_in_force=order.time_in_force,  # type: ignore[arg-type]
+        status=order.status,  # type: ignore[arg-type]
+        filled_quantity=order.filled_quantity,
+        average_price=money_or_none(order.average_price),
+        fees=format_money(order.fees),
+        created_at=format_ts(order.created_at),
+        updated_at=format_ts(order.updated_at),
+        fills=[FillOut(**fill_json(order, trade)) for trade in fills],  # type: ignore[arg-type]
     ).model_dump()
 
 
@@ -82,4 +187,22 @@ def account_json(
         equity=format_money(equity),
         pnl=format_money(equity - account.starting_cash),
         trades=trades,
+    ).model_dump()
+
+
+def my_account_json(
+    account: Account,
+    *,
+    positions: dict[str, int],
+    reserved_units: dict[str, int],
+    equity: Decimal,
+    trades: int,
+) -> dict[str, object]:
+    row = account_json(account, positions=positions, equity=equity, trades=trades)
+    return MyAccountOut(
+        **row,  # type: ignore[arg-type]
+        available_cash=format_money(account.cash - account.reserved_cash),
+        available_positions={
+            symbol: positions[symbol] - reserved_units.get(symbol, 0) for symbol in sorted(positions)
+        },
     ).model_dump()

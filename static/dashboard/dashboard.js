@@ -85,10 +85,7 @@ const orderForm = form
   ? new OrderForm(form, document.querySelector("[data-testid=my-account]"), {
       url: config.urls.trade,
       latestPrice,
-      onTrade: (trade) => {
-        addTrade(trade);
-        leaderboard.refreshSoon();
-      },
+      onOrder: () => leaderboard.refreshSoon(),
     })
   : null;
 

@@ -137,14 +137,34 @@ class FakeExchange:
             raise OrderRefused(exc.status, exc.code, exc.message) from exc
         self.cash = done.cash
         self.positions[symbol] = done.position
+        order_id = next(self.ids)
+        ts = "2026-11-25T15:00:00.000000Z"
         trade = {
-            "id": next(self.ids),
+            "id": order_id,
             "account": "fake",
             "symbol": symbol,
             "side": side,
+            "type": "market",
             "quantity": quantity,
-            "price": str(price),
-            "ts": "2026-11-25T15:00:00.000000Z",
+            "limit_price": None,
+            "stop_price": None,
+            "time_in_force": "gtc",
+            "status": "filled",
+            "filled_quantity": quantity,
+            "average_price": str(price),
+            "fees": "0.00",
+            "created_at": ts,
+            "updated_at": ts,
+            "fills": [
+                {
+                    "trade_id": order_id,
+                    "price": str(price),
+                    "quantity": quantity,
+                    "fee": "0.00",
+                    "liquidity": "taker",
+                    "ts": ts,
+                }
+            ],
         }
         self.trades.append(trade)
         self.by_key[key] = trade

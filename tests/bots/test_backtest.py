@@ -184,7 +184,10 @@ def test_live_trading_and_the_backtest_make_the_same_trades_on_the_same_prices(
         event, event_id, data = price_event(symbol, str(price), seqs[symbol])
         runner.step(StreamEvent(event=event, data=data, id=event_id))
 
-    live = [Trade(t["symbol"], t["side"], t["quantity"], Decimal(t["price"])) for t in exchange.trades]
+    live = [
+        Trade(t["symbol"], t["side"], t["filled_quantity"], Decimal(t["average_price"]))
+        for t in exchange.trades
+    ]
     assert live == list(backtest.trade_log)
     assert {BUY, SELL} == {trade.side for trade in live}
     assert runner.rejections == backtest.rejections > 0

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from market.errors import OrderRejected
 from market.models import Account, IdempotencyKey, Position, Price, Trade
-from market.services import account_for_user, issue_token, place_order
+from market.orders import place_order
+from market.services import account_for_user, issue_token
 
 pytestmark = pytest.mark.django_db
 
@@ -111,14 +112,15 @@ def test_trading_with_the_csrf_token_from_the_page_works(person: User, prices: N
 def test_a_person_buys_for_their_own_account(logged_in: Client, prices: None) -> None:
     response = order(logged_in, quantity="2")
     assert response.status_code == 201
-    trade = response.json()
-    assert trade["account"] == "carol"
-    assert (trade["symbol"], trade["side"], trade["quantity"], trade["price"]) == (
+    placed = response.json()
+    assert placed["account"] == "carol"
+    assert (placed["symbol"], placed["side"], placed["filled_quantity"], placed["average_price"]) == (
         "BTC",
         "buy",
         2,
         "30000.00",
     )
+    assert placed["status"] == "filled"
     account = Account.objects.get(name="carol")
     assert account.cash == account.starting_cash - Decimal("60000.00")
     assert Position.objects.get(account=account, symbol="BTC").quantity == 2
@@ -287,4 +289,4 @@ def test_a_person_named_like_a_bot_gets_an_account_of_their_own(client: Client, 
     account = page_config(client.get("/"))["account"]
     assert account not in (None, "frank")
     assert order(client).json()["account"] == account
-    assert Trade.objects.filter(account__name="frank").count() == 0
+    assert Trade.objects.filter(buyer__name="frank").count() == 0

@@ -77,7 +77,9 @@ def wait_for(what: str, check: Callable[[], Any], bot: Bot, timeout: float = 60)
 
 def trades_of(server: ServerProcess, name: str) -> list[dict[str, Any]]:
     trades = server.get("/api/trades", params={"account": name, "limit": 500}).json()["trades"]
-    return list(reversed(trades))  # oldest first
+    # Each trade as the bot made it: its own side of it.
+    mine = [{**trade, "side": "buy" if trade["buyer"] == name else "sell"} for trade in trades]
+    return list(reversed(mine))  # oldest first
 
 
 def history(server: ServerProcess, symbol: str) -> list[Decimal]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from market.models import Account, IdempotencyKey, Position, Price, Trade
+from market.models import Account, IdempotencyKey, Order, Position, Price, Trade
 from market.services import issue_token
 
 PRICES = {"BTC": "30000.00", "TCSG": "3000.00", "META": "500.00"}
@@ -39,5 +39,7 @@ def ledger_snapshot() -> dict[str, Any]:
         "cash": sorted(Account.objects.values_list("name", "cash")),
         "positions": sorted(Position.objects.values_list("account__name", "symbol", "quantity")),
         "trades": Trade.objects.count(),
-        "keys": sorted(IdempotencyKey.objects.values_list("account__name", "key", "trade_id")),
+        "keys": sorted(IdempotencyKey.objects.values_list("account__name", "key", "order_id")),
+        "orders": sorted(Order.objects.values_list("id", "status", "filled_quantity", "resting")),
+        "reserved": sorted(Account.objects.values_list("name", "reserved_cash")),
     }

@@ -28,8 +28,8 @@ from market.errors import (
     UnknownSymbol,
 )
 from market.models import Account, Position, Trade
+from market.orders import place_order
 from market.selectors import audit_ledger
-from market.services import place_order
 from tests.market.books import make_account, set_price
 
 SYMBOLS = ["BTC", "TCSG", "META"]
@@ -110,7 +110,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.trades += 1
         if key:
             self.keys[(name, key)] = (wanted, trade.pk)
-        assert (trade.price, trade.quantity, trade.replayed) == (self.price[symbol], quantity, False)
+        assert (trade.average_price, trade.filled_quantity, trade.replayed) == (
+            self.price[symbol],
+            quantity,
+            False,
+        )
 
     @rule(
         name=st.sampled_from(NAMES),

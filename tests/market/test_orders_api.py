@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from django.test import Client
 
-from market import services
+from market import orders, services
 from market.models import Trade
 from tests.market.books import ledger_snapshot, make_account, set_price, set_prices
 
@@ -24,7 +24,7 @@ JSON = "application/json"
 def token() -> str:
     set_prices()
     account, token = make_account("alice")
-    services.place_order(account=account, symbol="META", side="buy", quantity=2, idempotency_key="earlier")
+    orders.place_order(account=account, symbol="META", side="buy", quantity=2, idempotency_key="earlier")
     return token
 
 
@@ -190,20 +190,39 @@ def test_token_requests_need_no_csrf_token(token: str) -> None:
     assert response.status_code == 201
 
 
-def test_an_order_answers_201_with_the_trade(token: str) -> None:
+def test_an_order_answers_201_with_the_order_and_its_fills(token: str) -> None:
     response = post_order(Client(), with_(quantity=3), token=token)
     assert response.status_code == 201
     trade = Trade.objects.latest("id")
-    assert response.json() == {
-        "id": trade.pk,
+    body = response.json()
+    assert body == {
+        "id": trade.buy_order_id,
         "account": "alice",
         "symbol": "META",
         "side": "buy",
+        "type": "market",
         "quantity": 3,
-        "price": "500.00",
-        "ts": response.json()["ts"],
+        "limit_price": None,
+        "stop_price": None,
+        "time_in_force": "gtc",
+        "status": "filled",
+        "filled_quantity": 3,
+        "average_price": "500.00",
+        "fees": "0.00",
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
+        "fills": [
+            {
+                "trade_id": trade.pk,
+                "price": "500.00",
+                "quantity": 3,
+                "fee": "0.00",
+                "liquidity": "taker",
+                "ts": body["fills"][0]["ts"],
+            }
+        ],
     }
-    assert response.json()["ts"].endswith("Z")
+    assert body["created_at"].endswith("Z")
 
 
 def test_a_replay_answers_exactly_like_the_original(token: str) -> None:
@@ -257,7 +276,7 @@ def test_a_locked_database_is_503_with_retry_after(token: str, monkeypatch: pyte
     def locked(**kwargs: Any) -> None:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(services, "place_order", locked)
+    monkeypatch.setattr(orders, "place_order", locked)
     response = post_order(Client(), ORDER, token=token)
     assert (response.status_code, response.json()["error"]["code"]) == (503, "busy")
     assert response.headers["Retry-After"] == "1"
@@ -273,6 +292,8 @@ def test_me_is_the_callers_account(token: str) -> None:
         "equity": "100000.00",
         "pnl": "0.00",
         "trades": 1,
+        "available_cash": "99000.00",
+        "available_positions": {"META": 2},
     }
 
 

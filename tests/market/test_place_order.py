@@ -21,8 +21,9 @@ from market.errors import (
     UnknownSymbol,
 )
 from market.models import Account, IdempotencyKey, Position, Trade
+from market.orders import place_order
 from market.selectors import account_json, audit_ledger, leaderboard, recent_trades
-from market.services import account_for_user, hash_token, issue_token, place_order, revoke_token
+from market.services import account_for_user, hash_token, issue_token, revoke_token
 from market.wire import trade_json
 from streams.storage import stored_events
 from tests.market.books import ledger_snapshot, make_account, set_price, set_prices
@@ -42,10 +43,13 @@ def position(account: Account, symbol: str) -> int:
 
 
 def test_a_buy_moves_cash_to_the_house_and_units_to_the_buyer(alice: Account) -> None:
-    trade = place_order(account=alice, symbol="META", side="buy", quantity=3)
+    order = place_order(account=alice, symbol="META", side="buy", quantity=3)
     alice.refresh_from_db()
     house = Account.objects.get(is_house=True)
-    assert (trade.price, trade.notional, trade.replayed) == (Decimal("500.00"), Decimal("1500.00"), False)
+    assert (order.status, order.notional, order.replayed) == ("filled", Decimal("1500.00"), False)
+    trade = Trade.objects.get()
+    assert (trade.price, trade.buyer, trade.seller) == (Decimal("500.00"), alice, house)
+    assert trade.taker_side == "buy"
     assert alice.cash == Decimal("98500.00")
     assert position(alice, "META") == 3
     assert position(house, "META") == -3
@@ -68,14 +72,17 @@ def test_every_trade_is_published_once_committed_and_logged_in_one_line(
     alice: Account, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="market.trades"):
-        trade = place_order(account=alice, symbol="BTC", side="buy", quantity=2)
+        place_order(account=alice, symbol="BTC", side="buy", quantity=2)
+    trade = Trade.objects.get()
     (stored,) = stored_events(channel="market-BTC", event_type="trade")
     data = stored.data
     # django-eventstream stores the event's JSON text as a JSON string.
     while isinstance(data, str):
         data = json.loads(data)
     assert data == trade_json(trade)
-    assert f"alice bought 2 BTC at 30000.00 (trade #{trade.pk})" in caplog.messages
+    assert data["buyer"] == "alice"
+    assert data["seller"] == "exchange"
+    assert f"alice bought 2 BTC from exchange at 30000.00 (trade #{trade.pk})" in caplog.messages
 
 
 def test_a_trade_that_rolls_back_is_never_published(alice: Account) -> None:
@@ -135,7 +142,7 @@ def test_a_repeated_key_returns_the_original_trade_and_executes_once(alice: Acco
     first = place_order(account=alice, symbol="META", side="buy", quantity=2, idempotency_key="k1")
     set_price("META", "510.00")
     again = place_order(account=alice, symbol="META", side="buy", quantity=2, idempotency_key="k1")
-    assert (again.pk, again.price, again.replayed) == (first.pk, Decimal("500.00"), True)
+    assert (again.pk, again.average_price, again.replayed) == (first.pk, Decimal("500.00"), True)
     assert Trade.objects.count() == 1
     assert position(alice, "META") == 2
 
@@ -177,14 +184,23 @@ def test_the_database_refuses_negative_cash_and_positions(alice: Account) -> Non
         Account.objects.filter(pk=alice.pk).update(cash=Decimal("-0.01"))
     with pytest.raises(IntegrityError), transaction.atomic():
         Position.objects.create(account=alice, symbol="BTC", quantity=-1)
+    house = Account.objects.get(is_house=True)
+    fill = {"symbol": "BTC", "buyer": alice, "seller": house, "taker_side": "buy", "notional": 1}
     with pytest.raises(IntegrityError), transaction.atomic():
-        Trade.objects.create(account=alice, symbol="BTC", side="buy", quantity=0, price=1, notional=1)
+        Trade.objects.create(quantity=0, price=1, **fill)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Trade.objects.create(account=alice, symbol="BTC", side="buy", quantity=1, price=0, notional=1)
+        Trade.objects.create(quantity=1, price=0, **fill)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Trade.objects.create(quantity=1, price=1, **{**fill, "seller": alice})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=alice.pk).update(reserved_cash=alice.cash + 1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Position.objects.create(account=alice, symbol="META", quantity=1, reserved=2)
 
 
 def test_the_database_refuses_to_change_a_trade(alice: Account) -> None:
-    trade = place_order(account=alice, symbol="META", side="buy", quantity=1)
+    place_order(account=alice, symbol="META", side="buy", quantity=1)
+    trade = Trade.objects.get()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Trade.objects.filter(pk=trade.pk).update(quantity=2)
     assert Trade.objects.get(pk=trade.pk).quantity == 1

@@ -229,7 +229,10 @@ export class AssetChart {
           dot,
           element("strong", "", t.account),
           element("span", t.side === "buy" ? "up" : "down", t.side === "buy" ? " bought " : " sold "),
-          document.createTextNode(`${whole(t.quantity)} ${t.symbol} @ ${money(Number(t.price))}`),
+          document.createTextNode(
+            `${whole(t.quantity)} ${t.symbol} @ ${money(Number(t.price))} ${t.side === "buy" ? "from" : "to"} ` +
+              (t.side === "buy" ? t.seller : t.buyer),
+          ),
         );
         return line;
       }),

@@ -18,14 +18,14 @@ export class OrderForm {
   /**
    * `form`: the order `<form>`; `mine`: the person's figures (`<dl>`);
    * `url`: where orders are posted; `latestPrice(symbol)`: a price or null;
-   * `onTrade(trade)`: the exchange executed an order from this form.
+   * `onOrder(order)`: the exchange accepted an order from this form (its trades arrive on the stream).
    */
-  constructor(form, mine, { url, latestPrice, onTrade }) {
+  constructor(form, mine, { url, latestPrice, onOrder }) {
     this.form = form;
     this.mine = mine;
     this.url = url;
     this.latestPrice = latestPrice;
-    this.onTrade = onTrade;
+    this.onOrder = onOrder;
     this.estimate = form.querySelector("[data-testid=order-estimate]");
     this.result = form.querySelector("[data-testid=order-result]");
     this.buttons = form.querySelectorAll("button[type=submit]");
@@ -64,11 +64,13 @@ export class OrderForm {
       const isJSON = (response.headers.get("Content-Type") || "").includes("application/json");
       const data = isJSON ? await response.json() : null;
       if (response.ok && data) {
-        this.onTrade(data);
+        this.onOrder(data);
         result.dataset.state = "ok";
-        result.textContent = `${data.side === "buy" ? "Bought" : "Sold"} ${whole(data.quantity)} ${
-          data.symbol
-        } at ${money(Number(data.price))}`;
+        result.textContent = data.filled_quantity
+          ? `${data.side === "buy" ? "Bought" : "Sold"} ${whole(data.filled_quantity)} ${
+              data.symbol
+            } at ${money(Number(data.average_price))}`
+          : `Order #${data.id} is ${data.status.replace("_", " ")}`;
       } else {
         result.dataset.state = "error";
         result.textContent =

@@ -9,6 +9,21 @@ import { accountCell, clockFormat, element, money, whole } from "../format.js";
 const TAPE_ROWS = 60;
 const TRADES_KEPT = 2000;
 
+/** The house's account name on the tape. */
+export const HOUSE = "exchange";
+
+/**
+ * Whose trade the page shows it as: the account that is not the house, or, when two
+ * accounts met, the one whose order took the other's (the taker).
+ */
+export function actor(trade) {
+  if (trade.seller === HOUSE) return { account: trade.buyer, side: "buy" };
+  if (trade.buyer === HOUSE) return { account: trade.seller, side: "sell" };
+  return trade.taker_side === "buy"
+    ? { account: trade.buyer, side: "buy" }
+    : { account: trade.seller, side: "sell" };
+}
+
 export class Tape {
   /** `root`: the tape's `<table>`; `empty`: the line shown while there are no trades. */
   constructor(root, empty) {
@@ -23,6 +38,7 @@ export class Tape {
   /** Record a trade; false when it was seen before. A trade from the stream is highlighted once. */
   add(trade, { fromSnapshot = false } = {}) {
     if (this.trades.has(trade.id) || trade.id < this.oldestKept) return false;
+    Object.assign(trade, actor(trade));
     this.trades.set(trade.id, trade);
     if (this.trades.size > TRADES_KEPT * 1.25) this.forgetOld();
     if (!fromSnapshot) trade.fresh = true;

@@ -1,0 +1,715 @@
+"""Every state change of the book: place and cancel orders, and what each tick does to resting orders.
+
+Each change is one transaction that locks, in this order: the asset's ``Book``
+row (matching is serialised per asset), the accounts it changes in id order
+(so two books never wait on each other's accounts in a cycle), and the house's
+rows last, by relative updates. Inside it, the orders and balances it needs are
+loaded into a ``market.venue.Venue``, which decides by ``market.matching``'s
+rules exactly as the backtest does; what the venue changed is then written
+back: orders, trades, balances, reservations, and the stream events, stored in
+the same transaction and announced after it commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from market import matching
+from market.errors import (
+    IdempotencyConflict,
+    InvalidPrice,
+    InvalidQuantity,
+    InvalidSide,
+    InvalidTimeInForce,
+    InvalidType,
+    NoPrice,
+    OrderNotFound,
+    UnknownSymbol,
+)
+from market.events import publish_book, publish_trade
+from market.fills import MAX_ORDER_QUANTITY
+from market.house import house_account
+from market.matching import BUY, LIMIT, MARKET, SELL, STOP, STOP_LIMIT, Fees, Quote, Resting
+from market.models import Account, Book, IdempotencyKey, Order, Position, Price, Trade
+from market.transactions import sqlite_writer
+from market.venue import HOUSE, Venue, Wallet
+from market.venue import Order as VenueOrder
+from market.wire import trade_json
+from sources.catalog import symbols as all_symbols
+from sources.ticks import format_money
+
+logger = logging.getLogger(__name__)
+trade_logger = logging.getLogger("market.trades")
+
+# The largest price an order may name (18 digits with 2 places in the database).
+MAX_PRICE = Decimal("9999999999.99")
+BOOK_EVENT_DEPTH = 10
+
+
+# --- Validation --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A validated order request: what ``place_order`` executes."""
+
+    symbol: str
+    side: str
+    quantity: int
+    type: str = MARKET
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    time_in_force: str = matching.GTC
+
+    def fingerprint(self) -> str:
+        """A digest of what the order asks for, to tell a replay from a different order under one key."""
+        body = {
+            "symbol": self.symbol,
+            "side": self.side,
+            "quantity": self.quantity,
+            "type": self.type,
+            "limit_price": None if self.limit_price is None else str(self.limit_price),
+            "stop_price": None if self.stop_price is None else str(self.stop_price),
+            "time_in_force": self.time_in_force,
+        }
+        if self.type == MARKET and self.time_in_force == matching.GTC:
+            # A first-stage order's fingerprint, so keys used before the book still replay.
+            body = {"symbol": self.symbol, "side": self.side, "quantity": self.quantity}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def parse_price(value: Any, name: str) -> Decimal:
+    """A price from the wire: a decimal string with at most two places, above zero."""
+    if not isinstance(value, str):
+        raise InvalidPrice(f'{name} must be a decimal string such as "101.25", not {type(value).__name__}')
+    text = value.strip()
+    if text != value or not text or not all(c in "0123456789." for c in text) or text.count(".") > 1:
+        raise InvalidPrice(f'{name} must be a decimal string such as "101.25", not {value!r}')
+    if text.startswith(".") or text.endswith("."):
+        raise InvalidPrice(f'{name} must be a decimal string such as "101.25", not {value!r}')
+    price = Decimal(text)
+    if price.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise InvalidPrice(f"{name} has at most two decimal places, not {value!r}")
+    if not 0 < price <= MAX_PRICE:
+        raise InvalidPrice(f"{name} must be above 0 and at most {MAX_PRICE}")
+    return price.quantize(matching.CENT)
+
+
+def validate_order(
+    *,
+    symbol: Any,
+    side: Any,
+    quantity: Any,
+    type: Any = None,
+    limit_price: Any = None,
+    stop_price: Any = None,
+    time_in_force: Any = None,
+) -> OrderRequest:
+    """Check an order's fields as they came (wire types); raises the ``OrderRejected`` of the first fault."""
+    known = all_symbols()
+    if not isinstance(symbol, str) or symbol not in known:
+        raise UnknownSymbol(f"unknown symbol {symbol!r}; known: {', '.join(known)}")
+    if side not in matching.SIDES:
+        raise InvalidSide(f"side must be 'buy' or 'sell', not {side!r}")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_ORDER_QUANTITY:
+        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_ORDER_QUANTITY}")
+    kind = MARKET if type is None else type
+    if kind not in matching.ORDER_TYPES:
+        raise InvalidType(f"type must be one of {', '.join(matching.ORDER_TYPES)}, not {type!r}")
+    tif = matching.GTC if time_in_force is None else time_in_force
+    if tif not in matching.TIMES_IN_FORCE:
+        raise InvalidTimeInForce(
+            f"time_in_force must be one of {', '.join(matching.TIMES_IN_FORCE)}, not {time_in_force!r}"
+        )
+    needs_limit = kind in (LIMIT, STOP_LIMIT)
+    needs_stop = kind in (STOP, STOP_LIMIT)
+    if needs_limit and limit_price is None:
+        raise InvalidPrice(f"a {kind} order needs a limit_price")
+    if not needs_limit and limit_price is not None:
+        raise InvalidPrice(f"a {kind} order takes no limit_price")
+    if needs_stop and stop_price is None:
+        raise InvalidPrice(f"a {kind} order needs a stop_price")
+    if not needs_stop and stop_price is not None:
+        raise InvalidPrice(f"a {kind} order takes no stop_price")
+    return OrderRequest(
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        type=kind,
+        limit_price=parse_price(limit_price, "limit_price") if needs_limit else None,
+        stop_price=parse_price(stop_price, "stop_price") if needs_stop else None,
+        time_in_force=tif,
+    )
+
+
+# --- The venue's settings ------------------------------------------------------------
+
+
+def fees() -> Fees:
+    return Fees(maker_bps=settings.EXCHANGE_MAKER_FEE_BPS, taker_bps=settings.EXCHANGE_TAKER_FEE_BPS)
+
+
+def _venue() -> Venue:
+    return Venue(
+        fees=fees(),
+        spread_bps=settings.EXCHANGE_SPREAD_BPS,
+        house_depth=settings.EXCHANGE_HOUSE_DEPTH,
+        max_open_orders=settings.EXCHANGE_MAX_OPEN_ORDERS,
+    )
+
+
+# --- Loading a piece of the book into a venue, and writing back what it changed -------
+
+
+@dataclass
+class _Unit:
+    """One transaction's view of the book: the venue it decides in, and what it started from."""
+
+    symbol: str
+    book_row: Book
+    house_id: int
+    venue: Venue = field(default_factory=_venue)
+    rows: dict[int, Order] = field(default_factory=dict)
+    start: dict[int, tuple[str, int, bool]] = field(default_factory=dict)
+    wallets_before: dict[int | None, tuple[Decimal, Decimal, int, int]] = field(default_factory=dict)
+    new_orders: list[VenueOrder] = field(default_factory=list)
+    # Each new order's database id, by its id in the venue (set by ``save``).
+    ids: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.venue.wallets[HOUSE] = Wallet(cash=matching.ZERO)
+        self.wallets_before[HOUSE] = (matching.ZERO, matching.ZERO, 0, 0)
+        book = self.venue.book(self.symbol)
+        row = self.book_row
+        if row.bid is not None and row.ask is not None:
+            book.quote = Quote(bid=row.bid, ask=row.ask, bid_depth=row.bid_depth, ask_depth=row.ask_depth)
+
+    def account_of(self, venue_account: int | None) -> int:
+        return self.house_id if venue_account is None else venue_account
+
+    def load_orders(self, rows: Iterable[Order]) -> None:
+        book = self.venue.book(self.symbol)
+        for row in rows:
+            self.rows[row.pk] = row
+            self.start[row.pk] = (row.status, row.filled_quantity, row.triggered)
+            order = VenueOrder(
+                id=row.pk,
+                account=row.account_id,
+                symbol=row.symbol,
+                side=row.side,
+                type=row.type,
+                quantity=row.quantity,
+                limit_price=row.limit_price,
+                stop_price=row.stop_price,
+                time_in_force=row.time_in_force,
+                status=row.status,
+                triggered=row.triggered,
+                maker_fee_bps=row.maker_fee_bps,
+                filled_quantity=row.filled_quantity,
+                notional=row.notional,
+                fees=row.fees,
+            )
+            self.venue.orders[row.pk] = order
+            if row.resting:
+                book.add(
+                    Resting(
+                        order_id=row.pk,
+                        account=row.account_id,
+                        side=row.side,
+                        price=row.limit_price or matching.ZERO,
+                        remaining=order.remaining,
+                        maker_fee_bps=row.maker_fee_bps,
+                    )
+                )
+            elif order.waiting_for_stop:
+                book.stops.append(row.pk)
+        self.venue._next_id = max([*self.rows, self.venue._next_id - 1]) + 1
+
+    def lock_accounts(
+        self, accounts: Iterable[int], *, balances_of: Iterable[int] = ()
+    ) -> dict[int, Account]:
+        """Lock these accounts in id order; load the balances of ``balances_of`` (others start at zero).
+
+        Makers need no balances to be decided on (their reservations cover
+        them); their changes are written as differences.
+        """
+        wanted = sorted(set(accounts) - {self.house_id})
+        locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=wanted).order_by("pk")}
+        full = set(balances_of)
+        positions = {
+            p.account_id: p
+            for p in Position.objects.select_for_update().filter(account_id__in=full, symbol=self.symbol)
+        }
+        for pk in wanted:
+            account = locked[pk]
+            if pk in full:
+                position = positions.get(pk)
+                units = position.quantity if position else 0
+                reserved = position.reserved if position else 0
+                wallet = Wallet(
+                    cash=account.cash,
+                    reserved_cash=account.reserved_cash,
+                    units={self.symbol: units},
+                    reserved_units={self.symbol: reserved},
+                )
+                self.wallets_before[pk] = (account.cash, account.reserved_cash, units, reserved)
+            else:
+                wallet = Wallet(cash=matching.ZERO)
+                self.wallets_before[pk] = (matching.ZERO, matching.ZERO, 0, 0)
+            self.venue.wallets[pk] = wallet
+        return locked
+
+    def save(self, *, new_order_extra: dict[int, dict[str, Any]] | None = None) -> list[Trade]:
+        """Write back every change the venue made; returns the new trades (their events stored)."""
+        now = timezone.now()
+        venue = self.venue
+        ids: dict[int, int] = {}
+        for order in self.new_orders:
+            row = Order.objects.create(
+                account_id=order.account,
+                symbol=order.symbol,
+                side=order.side,
+                type=order.type,
+                quantity=order.quantity,
+                limit_price=order.limit_price,
+                stop_price=order.stop_price,
+                time_in_force=order.time_in_force,
+                status=order.status,
+                filled_quantity=order.filled_quantity,
+                notional=order.notional,
+                fees=order.fees,
+                maker_fee_bps=order.maker_fee_bps,
+                resting=order.is_resting,
+                triggered=order.triggered,
+                created_at=now,
+                updated_at=now,
+                **(new_order_extra or {}).get(order.id, {}),
+            )
+            ids[order.id] = row.pk
+            self.rows[row.pk] = row
+        for pk, (status, filled, triggered) in self.start.items():
+            order = venue.orders[pk]
+            if (order.status, order.filled_quantity, order.triggered) == (status, filled, triggered):
+                continue
+            row = self.rows[pk]
+            row.status = order.status
+            row.filled_quantity = order.filled_quantity
+            row.notional = order.notional
+            row.fees = order.fees
+            row.triggered = order.triggered
+            row.resting = order.is_resting
+            row.updated_at = now
+            row.save(
+                update_fields=[
+                    "status",
+                    "filled_quantity",
+                    "notional",
+                    "fees",
+                    "triggered",
+                    "resting",
+                    "updated_at",
+                ]
+            )
+        trades = [
+            Trade(
+                symbol=self.symbol,
+                price=fill.price,
+                quantity=fill.quantity,
+                notional=fill.notional,
+                buyer_id=self.account_of(fill.buyer),
+                seller_id=self.account_of(fill.seller),
+                taker_side=fill.taker_side,
+                buy_order_id=_order_id(fill.buy_order, ids),
+                sell_order_id=_order_id(fill.sell_order, ids),
+                buyer_fee=fill.buyer_fee,
+                seller_fee=fill.seller_fee,
+                ts=now,
+            )
+            for fill in venue.trades
+        ]
+        if trades:
+            trades = Trade.objects.bulk_create(trades)
+        self._save_balances()
+        quote = venue.book(self.symbol).quote
+        book_row = self.book_row
+        depths = (book_row.bid_depth, book_row.ask_depth)
+        if quote is not None and (quote.bid_depth, quote.ask_depth) != depths:
+            book_row.bid_depth, book_row.ask_depth = quote.bid_depth, quote.ask_depth
+            Book.objects.filter(pk=book_row.pk).update(bid_depth=quote.bid_depth, ask_depth=quote.ask_depth)
+        names = _names({t.buyer_id for t in trades} | {t.seller_id for t in trades})
+        for trade in trades:
+            trade.buyer_name = names[trade.buyer_id]  # type: ignore[attr-defined]
+            trade.seller_name = names[trade.seller_id]  # type: ignore[attr-defined]
+            publish_trade(trade_json(trade))
+        if trades:
+            transaction.on_commit(lambda: _log_trades(trades))
+        self.ids = ids
+        return trades
+
+    def _save_balances(self) -> None:
+        # The house last: every order's transaction touches its rows.
+        accounts: list[int | None] = [*sorted(pk for pk in self.venue.wallets if pk is not None), HOUSE]
+        for venue_pk in accounts:
+            wallet = self.venue.wallets[venue_pk]
+            cash0, reserved0, units0, reserved_units0 = self.wallets_before[venue_pk]
+            cash = wallet.cash - cash0
+            reserved = wallet.reserved_cash - reserved0
+            units = wallet.units.get(self.symbol, 0) - units0
+            reserved_units = wallet.reserved_units.get(self.symbol, 0) - reserved_units0
+            pk = self.account_of(venue_pk)
+            if cash or reserved:
+                Account.objects.filter(pk=pk).update(
+                    cash=F("cash") + cash, reserved_cash=F("reserved_cash") + reserved
+                )
+            if units or reserved_units:
+                moved = Position.objects.filter(account_id=pk, symbol=self.symbol).update(
+                    quantity=F("quantity") + units, reserved=F("reserved") + reserved_units
+                )
+                if not moved:
+                    Position.objects.create(
+                        account_id=pk,
+                        symbol=self.symbol,
+                        quantity=units,
+                        reserved=reserved_units,
+                        is_house=venue_pk is HOUSE,
+                    )
+
+
+def _order_id(venue_id: int | None, ids: dict[int, int]) -> int | None:
+    if venue_id is None:
+        return None
+    return ids.get(venue_id, venue_id)
+
+
+def _names(pks: Iterable[int]) -> dict[int, str]:
+    return dict(Account.objects.filter(pk__in=set(pks)).values_list("pk", "name"))
+
+
+def _log_trades(trades: Sequence[Trade]) -> None:
+    for trade in trades:
+        trade_logger.info(
+            "%s bought %d %s from %s at %s (trade #%d)",
+            trade.buyer_name,  # type: ignore[attr-defined]
+            trade.quantity,
+            trade.symbol,
+            trade.seller_name,  # type: ignore[attr-defined]
+            format_money(trade.price),
+            trade.pk,
+        )
+
+
+def _fresh_price(symbol: str) -> Price:
+    row = Price.objects.filter(symbol=symbol).first()
+    if row is None:
+        raise NoPrice(f"there is no price for {symbol} yet")
+    age = timezone.now() - row.ts
+    if age > timedelta(seconds=settings.EXCHANGE_PRICE_MAX_AGE):
+        raise NoPrice(
+            f"the latest {symbol} price is {age.total_seconds():.0f}s old; orders wait for a fresh one"
+        )
+    return row
+
+
+def _opposite_book(symbol: str, request: OrderRequest, quote: Quote | None) -> list[Order]:
+    """The resting orders an incoming order may reach, best first (never more than it has units)."""
+    side = matching.opposite(request.side)
+    rows = Order.objects.filter(symbol=symbol, side=side, resting=True)
+    limit = request.limit_price if request.type in (LIMIT, STOP_LIMIT) else None
+    if quote is not None and quote.depth(request.side) is None:
+        # The house fills everything at its price: nothing worse is ever reached.
+        house = quote.price(request.side)
+        limit = house if limit is None else (min(limit, house) if request.side == BUY else max(limit, house))
+    if limit is not None:
+        rows = (
+            rows.filter(limit_price__lte=limit)
+            if request.side == BUY
+            else rows.filter(limit_price__gte=limit)
+        )
+    ordering = ("limit_price", "id") if request.side == BUY else ("-limit_price", "id")
+    return list(rows.order_by(*ordering)[: request.quantity])
+
+
+# --- Placing -------------------------------------------------------------------------
+
+
+def place_order(
+    *,
+    account: Account,
+    symbol: Any,
+    side: Any,
+    quantity: Any,
+    type: Any = None,
+    limit_price: Any = None,
+    stop_price: Any = None,
+    time_in_force: Any = None,
+    idempotency_key: str | None = None,
+    request_fingerprint: str | None = None,
+) -> Order:
+    """Place an order: match it against the book and the house's quote, rest or cancel its remainder.
+
+    The fields are taken as they came from the wire and checked by
+    ``validate_order``, the one validation of every door (API, dashboard).
+
+    One transaction, locked as the module says. With ``idempotency_key`` the
+    order is placed at most once per account: a repeat with the same
+    fingerprint answers the original order (``order.replayed`` True), a
+    different one raises ``IdempotencyConflict``. Raises an ``OrderRejected``
+    subclass when refused (no_price, insufficient_funds,
+    insufficient_position, too_many_open_orders, ...); a refused order
+    changes nothing and leaves no key.
+    """
+    request = validate_order(
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        type=type,
+        limit_price=limit_price,
+        stop_price=stop_price,
+        time_in_force=time_in_force,
+    )
+    if account.is_house:
+        raise ValueError("the house does not place orders")
+    fingerprint = request_fingerprint or request.fingerprint()
+    try:
+        with sqlite_writer(), transaction.atomic():
+            return _place(account, request, idempotency_key, fingerprint)
+    except IntegrityError:
+        # Only a concurrent request with the same key gets here; its order is the answer.
+        if idempotency_key is None:
+            raise
+        replayed = _replay(account, idempotency_key, fingerprint)
+        if replayed is None:
+            raise
+        return replayed
+
+
+def _replay(account: Account, key: str, fingerprint: str) -> Order | None:
+    remembered = (
+        IdempotencyKey.objects.select_related("order__account").filter(account=account, key=key).first()
+    )
+    if remembered is None:
+        return None
+    if remembered.fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            f"Idempotency-Key {key!r} was already used for a different order (order #{remembered.order_id})"
+        )
+    order = remembered.order
+    order.replayed = True
+    return order
+
+
+def _place(account: Account, request: OrderRequest, key: str | None, fingerprint: str) -> Order:
+    symbol = request.symbol
+    book_row = lock_book(symbol)
+    if key is not None:
+        replayed = _replay(account, key, fingerprint)
+        if replayed is not None:
+            return replayed
+    price = _fresh_price(symbol)
+    if book_row.seq != price.seq or book_row.bid is None:
+        # The quote belongs to the latest tick; a price recorded without one (a database from
+        # before the book) gets its quote now.
+        _requote(book_row, price.price, price.seq)
+        book_row.save(update_fields=["seq", "bid", "ask", "bid_depth", "ask_depth"])
+    unit = _Unit(symbol=symbol, book_row=book_row, house_id=house_account().pk)
+    venue = unit.venue
+    venue_book = venue.book(symbol)
+    venue_book.price = price.price
+    waits = request.type in (STOP, STOP_LIMIT) and not matching.stop_triggered(
+        request.side, request.stop_price or matching.ZERO, price.price
+    )
+    opposite = [] if waits else _opposite_book(symbol, request, venue_book.quote)
+    unit.load_orders(opposite)
+    may_rest = request.type in (STOP, STOP_LIMIT) or (
+        request.type == LIMIT and request.time_in_force == "gtc"
+    )
+    if may_rest and settings.EXCHANGE_MAX_OPEN_ORDERS:
+        venue.open_elsewhere[account.pk] = Order.objects.filter(
+            account=account, status__in=matching.LIVE_STATUSES
+        ).count()
+    makers = {row.account_id for row in opposite}
+    unit.lock_accounts({account.pk, *makers}, balances_of=[account.pk])
+    order = venue.place(
+        account=account.pk,
+        symbol=symbol,
+        side=request.side,
+        quantity=request.quantity,
+        type=request.type,
+        limit_price=request.limit_price,
+        stop_price=request.stop_price,
+        time_in_force=request.time_in_force,
+    )
+    unit.new_orders.append(order)
+    trades = unit.save()
+    row = unit.rows[unit.ids[order.id]]
+    row.account = account
+    row.placed_trades = trades
+    if key is not None:
+        IdempotencyKey.objects.create(account_id=account.pk, key=key, fingerprint=fingerprint, order=row)
+    wallet = venue.wallets[account.pk]
+    account.cash, account.reserved_cash = wallet.cash, wallet.reserved_cash
+    return row
+
+
+# --- Cancelling ------------------------------------------------------------------------
+
+
+def cancel_order(*, account: Account, order_id: int) -> Order:
+    """Cancel one of the account's open orders; releases what it reserved.
+
+    Another account's order is ``OrderNotFound`` (404), a closed one
+    ``NotCancelable`` (409). A cancel and a fill that race are serialised by
+    the book's lock: exactly one of them wins.
+    """
+    found = Order.objects.filter(pk=order_id, account=account).values_list("symbol", flat=True).first()
+    if found is None:
+        raise OrderNotFound(f"no order {order_id} of this account")
+    with sqlite_writer(), transaction.atomic():
+        rows = _cancel(account, found, Order.objects.filter(pk=order_id), strict=True)
+    return rows[0]
+
+
+def cancel_all(*, account: Account, symbol: str | None = None) -> list[int]:
+    """Cancel every open order of the account (of one asset); returns the canceled ids."""
+    symbols = (
+        [symbol]
+        if symbol
+        else sorted(
+            set(
+                Order.objects.filter(account=account, status__in=matching.LIVE_STATUSES).values_list(
+                    "symbol", flat=True
+                )
+            )
+        )
+    )
+    canceled: list[int] = []
+    with sqlite_writer(), transaction.atomic():
+        for one in symbols:
+            live = Order.objects.filter(account=account, symbol=one, status__in=matching.LIVE_STATUSES)
+            canceled.extend(row.pk for row in _cancel(account, one, live, strict=False))
+    return canceled
+
+
+def _cancel(account: Account, symbol: str, orders: Any, *, strict: bool) -> list[Order]:
+    book_row = Book.objects.select_for_update().filter(symbol=symbol).first()
+    if book_row is None:
+        book_row = Book(symbol=symbol)
+    unit = _Unit(symbol=symbol, book_row=book_row, house_id=house_account().pk)
+    rows = list(orders.select_for_update().filter(account=account).order_by("id"))
+    if strict and not rows:
+        raise OrderNotFound("no such order of this account")
+    unit.load_orders(rows)
+    unit.lock_accounts({account.pk}, balances_of=[account.pk])
+    done = []
+    for row in rows:
+        if strict or unit.venue.orders[row.pk].is_live:
+            unit.venue.cancel(account=account.pk, order_id=row.pk)
+        else:
+            continue
+        done.append(row)
+    unit.save()
+    return done
+
+
+# --- Ticks -----------------------------------------------------------------------------
+
+
+def lock_book(symbol: str) -> Book:
+    """The asset's book row, locked (created on its first tick)."""
+    row = Book.objects.select_for_update().filter(symbol=symbol).first()
+    if row is None:
+        Book.objects.get_or_create(symbol=symbol)
+        row = Book.objects.select_for_update().get(symbol=symbol)
+    return row
+
+
+def on_tick(*, book_row: Book, price: Decimal, seq: int) -> None:
+    """What a new price does to the book, inside ``record_price``'s transaction (the book row locked).
+
+    The house requotes around it; stops it crossed trigger in the order they
+    were placed; then the fresh quote fills the resting orders it crosses.
+    """
+    symbol = book_row.symbol
+    quote = _requote(book_row, price, seq)
+    stops = list(
+        Order.objects.filter(
+            symbol=symbol,
+            status__in=matching.LIVE_STATUSES,
+            resting=False,
+            type__in=(STOP, STOP_LIMIT),
+            triggered=False,
+        )
+        .filter(Q(side=BUY, stop_price__lte=price) | Q(side=SELL, stop_price__gte=price))
+        .order_by("id")
+    )
+    resting = Order.objects.filter(symbol=symbol, resting=True)
+    if not stops:
+        resting = resting.filter(
+            Q(side=BUY, limit_price__gte=quote.ask) | Q(side=SELL, limit_price__lte=quote.bid)
+        )
+    rows = list(resting.order_by("id"))
+    if stops or rows:
+        unit = _Unit(symbol=symbol, book_row=book_row, house_id=house_account().pk)
+        unit.load_orders([*rows, *stops])
+        owners = {row.account_id for row in (*rows, *stops)}
+        unit.lock_accounts(owners, balances_of={row.account_id for row in stops})
+        unit.venue.tick(symbol, price)
+        unit.save()
+        quote = unit.venue.book(symbol).quote or quote
+        book_row.bid_depth, book_row.ask_depth = quote.bid_depth, quote.ask_depth
+    book_row.save(update_fields=["seq", "bid", "ask", "bid_depth", "ask_depth"])
+    _publish_book_if_changed(book_row, seq)
+
+
+def book_levels(symbol: str, *, depth: int) -> dict[str, list[dict[str, Any]]]:
+    """The accounts' resting orders aggregated per price, best first, ``depth`` levels per side."""
+    levels: dict[str, list[dict[str, Any]]] = {"bids": [], "asks": []}
+    for side, key, ordering in ((BUY, "bids", "-limit_price"), (SELL, "asks", "limit_price")):
+        rows = (
+            Order.objects.filter(symbol=symbol, resting=True, side=side)
+            .order_by(ordering, "id")
+            .values_list("limit_price", "quantity", "filled_quantity")
+        )
+        for limit_price, quantity, filled in rows.iterator():
+            level = levels[key]
+            price = format_money(limit_price or matching.ZERO)
+            if level and level[-1]["price"] == price:
+                level[-1]["quantity"] += quantity - filled
+                level[-1]["orders"] += 1
+            elif len(level) < depth:
+                level.append({"price": price, "quantity": quantity - filled, "orders": 1})
+            else:
+                break
+    return levels
+
+
+def _requote(book_row: Book, price: Decimal, seq: int) -> Quote:
+    """The house's fresh quote for a tick, set on the book's row (saved by the caller)."""
+    quote = matching.house_quote(
+        price, spread_bps=settings.EXCHANGE_SPREAD_BPS, depth=settings.EXCHANGE_HOUSE_DEPTH
+    )
+    book_row.seq = seq
+    book_row.bid, book_row.ask = quote.bid, quote.ask
+    book_row.bid_depth, book_row.ask_depth = quote.bid_depth, quote.ask_depth
+    return quote
+
+
+def _publish_book_if_changed(book_row: Book, seq: int) -> None:
+    levels = book_levels(book_row.symbol, depth=BOOK_EVENT_DEPTH)
+    if levels == (book_row.levels or {"bids": [], "asks": []}):
+        return
+    Book.objects.filter(pk=book_row.pk).update(levels=levels)
+    book_row.levels = levels
+    publish_book({"symbol": book_row.symbol, "seq": seq, **levels})
