@@ -2,9 +2,9 @@
 
 Pure logic, no Django and no I/O. Each seed fixes one price path per asset
 (``sources.walk``, the very walk the live sources step), the assets tick in
-turn as on the exchange, and every order fills at the tick's price through
-``market.fills.fill``, the exchange's own rule, so cash, positions and
-rejections follow the exchange exactly.
+turn as on the exchange, and every order goes to a ``market.venue.Venue``:
+the exchange's own matching, house quote, depth and fees, so fills, cash,
+positions and rejections follow the exchange exactly.
 
 Money stays exact: cash is a ``Decimal`` updated only by ``fill``; the hot
 loop tracks equity for the drawdown in whole cents (ints), which are exact
@@ -20,7 +20,8 @@ from typing import Any
 
 from bots.strategies import BUY, Strategy, Trade
 from market.errors import OrderRejected
-from market.fills import fill
+from market.matching import Fees
+from market.venue import Venue
 from sources.walk import RandomWalk
 
 CENT = Decimal("0.01")
@@ -29,6 +30,25 @@ HUNDRED = Decimal(100)
 # One price in the replay: symbol, price, and the price in whole cents.
 PricePoint = tuple[str, Decimal, int]
 WalkFactory = Callable[[str], RandomWalk]
+# The strategy's account in the backtest's venue.
+ACCOUNT = 1
+
+
+@dataclass(frozen=True)
+class VenueSettings:
+    """The venue a backtest trades on: the house's spread and depth, and the fees (defaults: none)."""
+
+    spread_bps: int = 0
+    house_depth: int | None = None
+    maker_fee_bps: int = 0
+    taker_fee_bps: int = 0
+
+    def venue(self) -> Venue:
+        return Venue(
+            fees=Fees(maker_bps=self.maker_fee_bps, taker_bps=self.taker_fee_bps),
+            spread_bps=self.spread_bps,
+            house_depth=self.house_depth,
+        )
 
 
 def cents(amount: Decimal) -> int:
@@ -122,8 +142,17 @@ def simulate(
     ticks: int = 0,
     symbols: Sequence[str] = (),
     keep_trades: bool = False,
+    venue_settings: VenueSettings | None = None,
 ) -> RunResult:
-    """Feed ``path`` to ``strategy``, filling its orders by the exchange's rules."""
+    """Feed ``path`` to ``strategy``, filling its orders by the exchange's rules.
+
+    The venue hears of a tick only when an order needs it (the house's quote
+    and depth of that tick): a strategy's market orders rest nowhere, so the
+    ticks between its orders change nothing the venue holds.
+    """
+    venue = (venue_settings or VenueSettings()).venue()
+    wallet = venue.open_account(ACCOUNT, cash)
+    quoted: dict[str, int] = {}  # the tick each asset's quote is from
     on_price = strategy.on_price
     positions: dict[str, int] = {}
     last_cents: dict[str, int] = {}
@@ -138,7 +167,7 @@ def simulate(
     trade_log: list[Trade] = []
     strategy.on_start({})
 
-    for symbol, price, price_cents in path:
+    for index, (symbol, price, price_cents) in enumerate(path):
         held = positions.get(symbol)
         if held:
             holdings += held * (price_cents - last_cents[symbol])
@@ -166,20 +195,28 @@ def simulate(
                 rejections += 1
                 strategy.on_reject(order, "no_price", f"no current price for {order.symbol} in this tick")
                 continue
+            if quoted.get(symbol) != index:
+                venue.tick(symbol, price)
+                quoted[symbol] = index
             try:
-                done = fill(cash=cash, position=before, side=order.side, quantity=order.quantity, price=price)
+                placed = venue.place(account=ACCOUNT, symbol=symbol, side=order.side, quantity=order.quantity)
             except OrderRejected as exc:
                 rejections += 1
                 strategy.on_reject(order, exc.code, exc.message)
                 continue
-            cash = done.cash
+            if not placed.filled_quantity:
+                rejections += 1
+                strategy.on_reject(order, placed.status, "nothing filled")
+                continue
+            cash = wallet.cash
             cash_cents = cents(cash)
-            notional = cents(done.notional)
-            if done.position:
-                positions[symbol] = done.position
+            notional = cents(placed.notional)
+            after = wallet.units.get(symbol, 0)
+            if after:
+                positions[symbol] = after
             else:
                 positions.pop(symbol, None)
-            holdings += (done.position - before) * price_cents
+            holdings += (after - before) * price_cents
             if order.side == BUY:
                 buys += 1
                 basis[symbol] = basis.get(symbol, 0) + notional
@@ -187,10 +224,15 @@ def simulate(
                 sells += 1
                 cost = basis.get(symbol, 0)
                 # Average cost: the sold units carry cost * quantity / before.
-                if notional * before > cost * order.quantity:
+                if notional * before > cost * placed.filled_quantity:
                     wins += 1
-                basis[symbol] = cost - cost * order.quantity // before if done.position else 0
-            trade = Trade(symbol=symbol, side=order.side, quantity=order.quantity, price=price)
+                basis[symbol] = cost - cost * placed.filled_quantity // before if after else 0
+            trade = Trade(
+                symbol=symbol,
+                side=order.side,
+                quantity=placed.filled_quantity,
+                price=placed.average_price or price,
+            )
             if keep_trades:
                 trade_log.append(trade)
             strategy.on_fill(trade)
@@ -225,6 +267,7 @@ def run_backtest(
     ticks: int,
     cash: Decimal,
     progress: Callable[[int], Any] | None = None,
+    venue_settings: VenueSettings | None = None,
 ) -> list[RunResult]:
     """Every strategy over every seed; one price path per seed, shared by the strategies.
 
@@ -236,7 +279,16 @@ def run_backtest(
         path = price_path(walks, seed=seed, ticks=ticks)
         for name, make in strategies.items():
             results.append(
-                simulate(make(), path, cash=cash, name=name, seed=seed, ticks=ticks, symbols=tuple(walks))
+                simulate(
+                    make(),
+                    path,
+                    cash=cash,
+                    name=name,
+                    seed=seed,
+                    ticks=ticks,
+                    symbols=tuple(walks),
+                    venue_settings=venue_settings,
+                )
             )
             if progress is not None:
                 progress(1)

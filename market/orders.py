@@ -577,7 +577,8 @@ def cancel_order(*, account: Account, order_id: int) -> Order:
     if found is None:
         raise OrderNotFound(f"no order {order_id} of this account")
     with sqlite_writer(), transaction.atomic():
-        rows = _cancel(account, found, Order.objects.filter(pk=order_id), strict=True)
+        book_row = lock_book(found)
+        rows = _cancel(account, book_row, Order.objects.filter(pk=order_id), strict=True)
     return rows[0]
 
 
@@ -596,17 +597,18 @@ def cancel_all(*, account: Account, symbol: str | None = None) -> list[int]:
     )
     canceled: list[int] = []
     with sqlite_writer(), transaction.atomic():
-        for one in symbols:
-            live = Order.objects.filter(account=account, symbol=one, status__in=matching.LIVE_STATUSES)
-            canceled.extend(row.pk for row in _cancel(account, one, live, strict=False))
+        # Every book first (in symbol order), then the account: the order every transaction locks in.
+        books = [lock_book(one) for one in symbols]
+        for book_row in books:
+            live = Order.objects.filter(
+                account=account, symbol=book_row.symbol, status__in=matching.LIVE_STATUSES
+            )
+            canceled.extend(row.pk for row in _cancel(account, book_row, live, strict=False))
     return canceled
 
 
-def _cancel(account: Account, symbol: str, orders: Any, *, strict: bool) -> list[Order]:
-    book_row = Book.objects.select_for_update().filter(symbol=symbol).first()
-    if book_row is None:
-        book_row = Book(symbol=symbol)
-    unit = _Unit(symbol=symbol, book_row=book_row, house_id=house_account().pk)
+def _cancel(account: Account, book_row: Book, orders: Any, *, strict: bool) -> list[Order]:
+    unit = _Unit(symbol=book_row.symbol, book_row=book_row, house_id=house_account().pk)
     rows = list(orders.select_for_update().filter(account=account).order_by("id"))
     if strict and not rows:
         raise OrderNotFound("no such order of this account")

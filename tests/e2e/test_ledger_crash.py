@@ -110,7 +110,11 @@ def test_a_kill_9_under_load_loses_no_acknowledged_order_and_doubles_none(
                 )
                 assert again.content == retried.content
             tape = second.get("/api/trades", params={"account": trader.name, "limit": 500}).json()["trades"]
-            assert sorted(tape, key=lambda trade: trade["id"]) == trader.acknowledged
+            acknowledged = [fill["trade_id"] for order in trader.acknowledged for fill in order["fills"]]
+            assert sorted(trade["id"] for trade in tape) == acknowledged
+            for order in trader.acknowledged:
+                stored = second.get(f"/api/orders/{order['id']}", headers=trader.headers).json()
+                assert stored == order
         audit = second.manage(
             "shell", "-v", "0", "-c", "from market.selectors import audit_ledger; print(audit_ledger())"
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -53,12 +53,14 @@ class Pair:
             "trades"
         ]
         assert len(tape) < 500, "the tape is longer than one page; the audit would miss trades"
-        cash = {row["name"]: STARTING_CASH for row in board}
+        cash: dict[str, Decimal] = defaultdict(Decimal, {row["name"]: STARTING_CASH for row in board})
         units: dict[tuple[str, str], int] = Counter()
         for trade in tape:
-            sign = 1 if trade["side"] == "buy" else -1
-            cash[trade["account"]] -= sign * trade["quantity"] * Decimal(trade["price"])
-            units[(trade["account"], trade["symbol"])] += sign * trade["quantity"]
+            notional = trade["quantity"] * Decimal(trade["price"])
+            cash[trade["buyer"]] -= notional
+            cash[trade["seller"]] += notional
+            units[(trade["buyer"], trade["symbol"])] += trade["quantity"]
+            units[(trade["seller"], trade["symbol"])] -= trade["quantity"]
         drift = []
         for row in board:
             if Decimal(row["cash"]) != cash[row["name"]]:

@@ -132,7 +132,7 @@ def test_clients_of_pushpin_and_of_each_worker_receive_every_price_and_trade(
         for _, _, event, data in accepted_until(collectors["pushpin"], target)
         if event == "trade"
     ]
-    assert trade_ids == [response.json()["id"] for response in responses]
+    assert trade_ids == [response.json()["fills"][0]["trade_id"] for response in responses]
 
 
 def test_orders_sent_to_both_workers_at_once_keep_the_ledger_exact(topology: ScaledTopology) -> None:

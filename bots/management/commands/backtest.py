@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from bots.backtest import parse_seeds, run_backtest
+from bots.backtest import VenueSettings, parse_seeds, run_backtest
 from bots.metrics import render_table, summarize
 from bots.strategies import STRATEGIES, UnknownStrategy, load_strategy
 from sources.catalog import source_specs
@@ -62,6 +62,12 @@ class Command(BaseCommand):
                 seeds=seeds,
                 ticks=options["ticks"],
                 cash=settings.EXCHANGE_STARTING_CASH,
+                venue_settings=VenueSettings(
+                    spread_bps=settings.EXCHANGE_SPREAD_BPS,
+                    house_depth=settings.EXCHANGE_HOUSE_DEPTH,
+                    maker_fee_bps=settings.EXCHANGE_MAKER_FEE_BPS,
+                    taker_fee_bps=settings.EXCHANGE_TAKER_FEE_BPS,
+                ),
                 progress=bar.update,
             )
         if options["json"]:
