@@ -139,6 +139,10 @@ USE_TZ = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("EXCHANGE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
+# Request heads over this size are refused (431), and a head or body that has
+# not arrived within the timeout is 408 (exchange_site.http_protocol, .request_limits).
+EXCHANGE_MAX_HEADER_BYTES = env_int("EXCHANGE_MAX_HEADER_BYTES", 16 * 1024, minimum=1024)
+EXCHANGE_REQUEST_TIMEOUT = env_float("EXCHANGE_REQUEST_TIMEOUT", 10.0, minimum=0.1)
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
