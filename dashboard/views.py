@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -110,9 +110,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("dashboard:index")
     form: UserCreationForm[User] = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        account_for_user(user=user)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("dashboard:index")
+        try:
+            # One transaction: a login without its account is never saved.
+            with transaction.atomic():
+                user = form.save()
+                account_for_user(user=user)
+        except ValueError as exc:
+            logger.warning("sign-up of %r refused: %s", form.cleaned_data.get("username"), exc)
+            form.add_error(None, "No trading account could be opened for this name; choose another.")
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("dashboard:index")
     starting_cash = f"{settings.EXCHANGE_STARTING_CASH:,.2f}"
     return render(request, "registration/signup.html", {"form": form, "starting_cash": starting_cash})
