@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "exchange_site.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "dashboard.auth_throttle.AuthRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
