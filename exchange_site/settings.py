@@ -37,6 +37,15 @@ if not SECRET_KEY:
         )
     # A throwaway key for local development only: never used with DEBUG off.
     SECRET_KEY = "django-insecure-local-development-only-" + "x" * 24
+elif not DEBUG and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")
+):
+    # Django's own rule for a strong key (check security.W009), enforced at start, not only warned.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too weak for production: use at least 50 characters with at least 5 "
+        "different ones, not starting with 'django-insecure-' (for example the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+    )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
