@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "dashboard.auth_throttle.AuthRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "exchange_site.http_methods.HttpMethodsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -155,6 +156,7 @@ USE_TZ = True
 # --- Security ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "exchange_site.csrf.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("EXCHANGE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
 # Request heads over this size are refused (431), and a head or body that has
 # not arrived within the timeout is 408 (exchange_site.http_protocol, .request_limits).
