@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "dashboard.auth_throttle.AuthRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "exchange_site.null_characters.NullCharactersMiddleware",
     "exchange_site.http_methods.HttpMethodsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
