@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "market.middleware.JsonErrorsMiddleware",
+    "exchange_site.database_errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "exchange_site.urls"
