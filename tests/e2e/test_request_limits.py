@@ -153,3 +153,10 @@ def test_requests_within_the_limits_pass_unchanged(server: ServerProcess) -> Non
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
     assert server.get("/healthz", headers={"X-Padding": "p" * 8000}).status_code == 200
+
+
+def test_a_chunked_body_within_the_limit_reaches_the_api(server: ServerProcess) -> None:
+    body = (part for part in (b'{"symbol": "BTC", ', b'"side": "buy", "quantity": 1}'))
+    response = server.post("/api/orders", data=body, headers={"Content-Type": "application/json"})
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 401
