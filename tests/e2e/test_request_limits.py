@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, create_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -156,7 +156,14 @@ def test_requests_within_the_limits_pass_unchanged(server: ServerProcess) -> Non
 
 
 def test_a_chunked_body_within_the_limit_reaches_the_api(server: ServerProcess) -> None:
+    token = create_bot(server, "chunky")
     body = (part for part in (b'{"symbol": "BTC", ', b'"side": "buy", "quantity": 1}'))
-    response = server.post("/api/orders", data=body, headers={"Content-Type": "application/json"})
+    response = server.post(
+        "/api/orders",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     assert response.request.headers.get("Transfer-Encoding") == "chunked"
-    assert response.status_code == 401
+    # Parsed and validated: the order is refused only because this server runs no engine.
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "no_price"
