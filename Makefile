@@ -65,7 +65,7 @@ format: install-dev ## Format the code
 
 .PHONY: check
 check: install-dev ## Django's deployment checks with production-like settings
-	DJANGO_SECRET_KEY=check-only-$$(head -c 24 /dev/urandom | base64) $(BIN)/python manage.py check --deploy --fail-level WARNING
+	DJANGO_SECRET_KEY=check-only-$$(head -c 48 /dev/urandom | base64 -w0) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
 .PHONY: clean
 clean: ## Remove the virtualenv and local database

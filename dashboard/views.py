@@ -8,13 +8,14 @@ order endpoint is the dashboard's own: it authenticates with the session
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,6 +37,7 @@ from market.services import account_for_user
 from sources.catalog import source_specs
 from web.errors import database_error_response, error_response
 
+logger = logging.getLogger(__name__)
 _order_rate = OrderRateThrottle()
 
 # How much the page backfills on load.
@@ -113,9 +115,16 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect("dashboard:index")
     form: UserCreationForm[User] = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        account_for_user(user=user)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("dashboard:index")
+        try:
+            # One transaction: a login without its account is never saved.
+            with transaction.atomic():
+                user = form.save()
+                account_for_user(user=user)
+        except ValueError as exc:
+            logger.warning("sign-up of %r refused: %s", form.cleaned_data.get("username"), exc)
+            form.add_error(None, "No trading account could be opened for this name; choose another.")
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("dashboard:index")
     starting_cash = f"{settings.EXCHANGE_STARTING_CASH:,.2f}"
     return render(request, "registration/signup.html", {"form": form, "starting_cash": starting_cash})

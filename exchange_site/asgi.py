@@ -11,6 +11,7 @@ django_application = get_asgi_application()
 
 from engine.launcher import EngineLauncher  # noqa: E402  (needs Django set up)
 from streams.shutdown import EndStreamsOnShutdown  # noqa: E402
+from web.request_limits import RequestLimits  # noqa: E402
 
 # Fewer garbage collections: with hundreds of open streams CPython's default
 # thresholds make a full collection pause every stream about once a second.
@@ -18,5 +19,5 @@ from streams.shutdown import EndStreamsOnShutdown  # noqa: E402
 gc.set_threshold(100_000, 50, 100)
 
 # Outermost first: on SIGINT/SIGTERM the engine is asked to stop, then open
-# streams end, then the server's own handler runs.
-application = EndStreamsOnShutdown(EngineLauncher(django_application))
+# streams end, then the server's own handler runs; request limits apply before Django reads a body.
+application = EndStreamsOnShutdown(EngineLauncher(RequestLimits(django_application)))

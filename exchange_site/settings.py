@@ -37,6 +37,15 @@ if not SECRET_KEY:
         )
     # A throwaway key for local development only: never used with DEBUG off.
     SECRET_KEY = "django-insecure-local-development-only-" + "x" * 24
+elif not DEBUG and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")
+):
+    # Django's own rule for a strong key (check security.W009), enforced at start, not only warned.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too weak for production: use at least 50 characters with at least 5 "
+        "different ones, not starting with 'django-insecure-' (for example the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+    )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -63,14 +72,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "web.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "dashboard.auth_throttle.AuthRateLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "web.null_characters.NullCharactersMiddleware",
+    "web.http_methods.HttpMethodsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "market.middleware.JsonErrorsMiddleware",
+    "web.database_errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "exchange_site.urls"
@@ -129,6 +143,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 # Without `collectstatic` there is no STATIC_ROOT; the finders serve instead.
 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -141,7 +161,12 @@ USE_TZ = True
 # --- Security ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "web.csrf.csrf_failure"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("EXCHANGE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
+# Request heads over this size are refused (431), and a head or body that has
+# not arrived within the timeout is 408 (web.http_protocol, .request_limits).
+EXCHANGE_MAX_HEADER_BYTES = env_int("EXCHANGE_MAX_HEADER_BYTES", 16 * 1024, minimum=1024)
+EXCHANGE_REQUEST_TIMEOUT = env_float("EXCHANGE_REQUEST_TIMEOUT", 10.0, minimum=0.1)
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -214,6 +239,8 @@ EXCHANGE_MAKER_FEE_BPS = env_int("EXCHANGE_MAKER_FEE_BPS", 0, minimum=0)
 EXCHANGE_TAKER_FEE_BPS = env_int("EXCHANGE_TAKER_FEE_BPS", 0, minimum=0)
 EXCHANGE_MAX_OPEN_ORDERS = env_int("EXCHANGE_MAX_OPEN_ORDERS", 100, minimum=0)
 EXCHANGE_ORDER_RATE = env_float("EXCHANGE_ORDER_RATE", 50.0, minimum=0.0)
+# Sign-ups and log-ins (dashboard and admin) per client IP address per minute; 0: no limit.
+EXCHANGE_AUTH_RATE = env_int("EXCHANGE_AUTH_RATE", 10, minimum=0)
 
 # --- Logging -------------------------------------------------------------------
 LOG_LEVEL = env_str("EXCHANGE_LOG_LEVEL", "INFO").upper()

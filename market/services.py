@@ -28,7 +28,10 @@ from sources.ticks import Tick
 logger = logging.getLogger(__name__)
 trade_logger = logging.getLogger("market.trades")
 
-ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Matched with ``fullmatch``: ``$`` alone would accept a trailing newline.
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+# Trailing characters that do not make a name different to a reader.
+NAME_TRAILERS = "_.-"
 
 
 def record_price(*, tick: Tick, cursor: str | None) -> bool:
@@ -84,7 +87,7 @@ def open_account(*, name: str, cash: Decimal | None = None, user: Any = None) ->
     ``cash`` defaults to ``EXCHANGE_STARTING_CASH``. The house pays it, so the
     books stay balanced from the first moment.
     """
-    if not ACCOUNT_NAME.match(name) or name == HOUSE_NAME:
+    if not ACCOUNT_NAME.fullmatch(name) or _looks_like(name, HOUSE_NAME):
         raise ValueError(
             f"account name {name!r} must be 1-64 letters, digits, '_', '.' or '-', and not {HOUSE_NAME!r}"
         )
@@ -97,6 +100,9 @@ def open_account(*, name: str, cash: Decimal | None = None, user: Any = None) ->
             existing = Account.objects.filter(name=name).first()
             if existing is not None:
                 return existing
+            lookalike = _lookalike_of(name)
+            if lookalike is not None:
+                raise ValueError(f"account name {name!r} is too like the existing account {lookalike!r}")
             house = Account.objects.select_for_update().get(pk=house.pk)
             house.cash -= starting
             house.save(update_fields=["cash"])
@@ -125,20 +131,48 @@ def revoke_token(*, name: str) -> bool:
     )
 
 
+def _looks_like(name: str, other: str) -> bool:
+    """Whether two names read alike: the same but for letter case and trailing punctuation."""
+    return name.rstrip(NAME_TRAILERS).casefold() == other.rstrip(NAME_TRAILERS).casefold()
+
+
+def _lookalike_of(name: str) -> str | None:
+    """Another account's name that reads like ``name`` (``Bob`` or ``bob.`` beside ``bob``), if any."""
+    stem = re.escape(name.rstrip(NAME_TRAILERS))
+    pattern = f"^{stem}[{re.escape(NAME_TRAILERS)}]*$"
+    other = Account.objects.filter(name__iregex=pattern).exclude(name=name).values_list("name", flat=True)
+    return next(iter(other), None)
+
+
+def _name_is_free(name: str) -> bool:
+    return not (
+        _looks_like(name, HOUSE_NAME)
+        or Account.objects.filter(name=name).exists()
+        or _lookalike_of(name) is not None
+    )
+
+
 def account_for_user(*, user: Any) -> Account:
     """The account of a logged-in Django user, opened on first use and named after the username.
 
-    A name already taken by another account (a bot's, say) is never handed to
-    the user: the user's account then gets a name with their id appended.
+    A name already taken by another account (a bot's, say), or one that reads
+    like it, is never handed to the user: the user's account then gets their
+    id appended, and if someone took that name too (it can be guessed), a
+    random suffix. So it always finds a name.
     """
     existing = Account.objects.filter(user=user).first()
     if existing is not None:
         return existing
-    base = re.sub(r"[^A-Za-z0-9_.-]", "-", user.get_username())[:50].lstrip("_.-") or "user"
-    for name in (base, f"{base}-{user.pk}"):
-        if name == HOUSE_NAME or Account.objects.filter(name=name).exists():
+    base = re.sub(r"[^A-Za-z0-9_.-]", "-", user.get_username())[:40].lstrip(NAME_TRAILERS) or "user"
+    guessable = [base, f"{base}-{user.pk}"]
+    for attempt in range(12):
+        name = guessable[attempt] if attempt < len(guessable) else f"{base}-{user.pk}-{secrets.token_hex(4)}"
+        if not _name_is_free(name):
             continue
-        account = open_account(name=name)
+        try:
+            account = open_account(name=name)
+        except ValueError:
+            continue  # a lookalike opened meanwhile
         if account.user_id is None and not account.purchases.exists() and not account.sales.exists():
             Account.objects.filter(pk=account.pk, user=None).update(user=user)
             account.refresh_from_db()

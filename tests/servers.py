@@ -31,6 +31,8 @@ SERVE_COMMAND = [
     "-m",
     "uvicorn",
     "exchange_site.asgi:application",
+    "--http",
+    "web.http_protocol:BoundedHttpToolsProtocol",
     "--timeout-graceful-shutdown",
     "1",
     "--no-access-log",

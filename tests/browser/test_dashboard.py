@@ -245,7 +245,7 @@ def test_the_stream_resumes_from_the_last_event_after_a_server_restart(
     first = ServerProcess(tmp_path, EXCHANGE_TICK_INTERVAL=TICK_INTERVAL).start()
     try:
         open_dashboard(page, first)
-        page.wait_for_function("window.exchangeDashboard.points('BTC') > 5", timeout=WAIT_MS)
+        page.wait_for_function("() => window.exchangeDashboard.points('BTC') > 5", timeout=WAIT_MS)
         console.expect_broken_streams()
         first.stop()
         expect(page.get_by_test_id("connection")).to_have_attribute(
@@ -262,7 +262,10 @@ def test_the_stream_resumes_from_the_last_event_after_a_server_restart(
     ).start()
     try:
         expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
-        page.wait_for_function(f"window.exchangeDashboard.points('BTC') > {seen + 5}", timeout=WAIT_MS)
+        # A function, not an expression: the page's CSP forbids the eval an expression needs.
+        page.wait_for_function(
+            "least => window.exchangeDashboard.points('BTC') > least", arg=seen + 5, timeout=WAIT_MS
+        )
         # Every tick in between arrived, each once: the chart's seqs are consecutive.
         assert page.evaluate("window.exchangeDashboard.seqGaps('BTC')") == []
     finally:

@@ -274,9 +274,10 @@ def test_the_leaderboard_values_holdings_at_the_latest_prices(alice: Account) ->
 
 def test_recent_trades_come_newest_first_and_filter_by_account_and_symbol(alice: Account) -> None:
     bob = make_account("bob")[0]
-    a1 = place_order(account=alice, symbol="META", side="buy", quantity=1)
-    b1 = place_order(account=bob, symbol="TCSG", side="buy", quantity=1)
-    a2 = place_order(account=alice, symbol="TCSG", side="buy", quantity=1)
+    # Each market order here fills in one trade; the tape lists trades.
+    a1 = place_order(account=alice, symbol="META", side="buy", quantity=1).placed_trades[0]
+    b1 = place_order(account=bob, symbol="TCSG", side="buy", quantity=1).placed_trades[0]
+    a2 = place_order(account=alice, symbol="TCSG", side="buy", quantity=1).placed_trades[0]
     ids = [t["id"] for t in recent_trades(limit=10)["trades"]]
     assert ids == [a2.pk, b1.pk, a1.pk]
     assert [t["id"] for t in recent_trades(limit=10, account="alice")["trades"]] == [a2.pk, a1.pk]
