@@ -182,6 +182,8 @@ SILENCED_SYSTEM_CHECKS = env_list(
 # --- Event streams (django-eventstream) -------------------------------------------
 # Stored events make every stream resumable with Last-Event-ID.
 EVENTSTREAM_STORAGE_CLASS = "django_eventstream.storage.DjangoModelStorage"
+# An account's private channel is readable by its owner only (market.channels).
+EVENTSTREAM_CHANNELMANAGER_CLASS = "market.channels.ExchangeChannelManager"
 EVENTSTREAM_ALLOW_ORIGINS = env_list("EXCHANGE_CORS_ORIGINS")
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

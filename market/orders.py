@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -38,15 +39,15 @@ from market.errors import (
     OrderNotFound,
     UnknownSymbol,
 )
-from market.events import publish_book, publish_trade
+from market.events import publish_balance, publish_book, publish_order, publish_trade
 from market.fills import MAX_ORDER_QUANTITY
-from market.house import house_account
+from market.house import HOUSE_NAME, house_account
 from market.matching import BUY, LIMIT, MARKET, SELL, STOP, STOP_LIMIT, Fees, Quote, Resting
 from market.models import Account, Book, IdempotencyKey, Order, Position, Price, Trade
 from market.transactions import sqlite_writer
 from market.venue import HOUSE, Venue, Wallet
 from market.venue import Order as VenueOrder
-from market.wire import trade_json
+from market.wire import balance_json, order_json, trade_json
 from sources.catalog import symbols as all_symbols
 from sources.ticks import format_money
 
@@ -187,6 +188,8 @@ class _Unit:
     new_orders: list[VenueOrder] = field(default_factory=list)
     # Each new order's database id, by its id in the venue (set by ``save``).
     ids: dict[int, int] = field(default_factory=dict)
+    # The locked accounts' names, for the trade events (the house's is ``HOUSE_NAME``).
+    names: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.venue.wallets[HOUSE] = Wallet(cash=matching.ZERO)
@@ -254,6 +257,7 @@ class _Unit:
         }
         for pk in wanted:
             account = locked[pk]
+            self.names[pk] = account.name
             if pk in full:
                 position = positions.get(pk)
                 units = position.quantity if position else 0
@@ -271,11 +275,12 @@ class _Unit:
             self.venue.wallets[pk] = wallet
         return locked
 
-    def save(self, *, new_order_extra: dict[int, dict[str, Any]] | None = None) -> list[Trade]:
+    def save(self) -> list[Trade]:
         """Write back every change the venue made; returns the new trades (their events stored)."""
         now = timezone.now()
         venue = self.venue
         ids: dict[int, int] = {}
+        changed: list[Order] = []
         for order in self.new_orders:
             row = Order.objects.create(
                 account_id=order.account,
@@ -295,10 +300,10 @@ class _Unit:
                 triggered=order.triggered,
                 created_at=now,
                 updated_at=now,
-                **(new_order_extra or {}).get(order.id, {}),
             )
             ids[order.id] = row.pk
             self.rows[row.pk] = row
+            changed.append(row)
         for pk, (status, filled, triggered) in self.start.items():
             order = venue.orders[pk]
             if (order.status, order.filled_quantity, order.triggered) == (status, filled, triggered):
@@ -322,6 +327,7 @@ class _Unit:
                     "updated_at",
                 ]
             )
+            changed.append(row)
         trades = [
             Trade(
                 symbol=self.symbol,
@@ -348,7 +354,7 @@ class _Unit:
         if quote is not None and (quote.bid_depth, quote.ask_depth) != depths:
             book_row.bid_depth, book_row.ask_depth = quote.bid_depth, quote.ask_depth
             Book.objects.filter(pk=book_row.pk).update(bid_depth=quote.bid_depth, ask_depth=quote.ask_depth)
-        names = _names({t.buyer_id for t in trades} | {t.seller_id for t in trades})
+        names = {**self.names, self.house_id: HOUSE_NAME}
         for trade in trades:
             trade.buyer_name = names[trade.buyer_id]  # type: ignore[attr-defined]
             trade.seller_name = names[trade.seller_id]  # type: ignore[attr-defined]
@@ -356,7 +362,46 @@ class _Unit:
         if trades:
             transaction.on_commit(lambda: _log_trades(trades))
         self.ids = ids
+        self._publish_private(changed, trades, names)
         return trades
+
+    def _publish_private(self, changed: list[Order], trades: list[Trade], names: dict[int, str]) -> None:
+        """Each changed order's ``order`` event, then each changed account's ``balance`` event."""
+        if not changed:
+            return
+        fills: dict[int, list[Trade]] = defaultdict(list)
+        earlier = [row.pk for row in changed if row.pk in self.start]
+        if earlier:
+            new = {trade.pk for trade in trades}
+            for trade in Trade.objects.filter(Q(buy_order_id__in=earlier) | Q(sell_order_id__in=earlier)):
+                if trade.pk not in new:
+                    _file_fill(fills, trade)
+        for trade in trades:
+            _file_fill(fills, trade)
+        for row in changed:
+            row.account = Account(pk=row.account_id, name=names.get(row.account_id, ""))
+            publish_order(row.account_id, order_json(row, sorted(fills[row.pk], key=lambda t: t.pk)))
+        moved = [
+            pk
+            for pk, wallet in self.venue.wallets.items()
+            if pk is not HOUSE and self.wallets_before[pk] != _balances(wallet, self.symbol)
+        ]
+        balances = Account.objects.filter(pk__in=moved).values_list("pk", "cash", "reserved_cash")
+        held: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+        for account_id, symbol, quantity, reserved in Position.objects.filter(
+            account_id__in=moved
+        ).values_list("account_id", "symbol", "quantity", "reserved"):
+            held[account_id][symbol] = (quantity, reserved)
+        for pk, cash, reserved_cash in sorted(balances):
+            publish_balance(
+                pk,
+                balance_json(
+                    cash=cash,
+                    reserved_cash=reserved_cash,
+                    positions={symbol: units for symbol, (units, _) in held[pk].items()},
+                    reserved_units={symbol: reserved for symbol, (_, reserved) in held[pk].items()},
+                ),
+            )
 
     def _save_balances(self) -> None:
         # The house last: every order's transaction touches its rows.
@@ -387,14 +432,25 @@ class _Unit:
                     )
 
 
+def _balances(wallet: Wallet, symbol: str) -> tuple[Decimal, Decimal, int, int]:
+    return (
+        wallet.cash,
+        wallet.reserved_cash,
+        wallet.units.get(symbol, 0),
+        wallet.reserved_units.get(symbol, 0),
+    )
+
+
+def _file_fill(fills: dict[int, list[Trade]], trade: Trade) -> None:
+    for order_id in (trade.buy_order_id, trade.sell_order_id):
+        if order_id is not None:
+            fills[order_id].append(trade)
+
+
 def _order_id(venue_id: int | None, ids: dict[int, int]) -> int | None:
     if venue_id is None:
         return None
     return ids.get(venue_id, venue_id)
-
-
-def _names(pks: Iterable[int]) -> dict[int, str]:
-    return dict(Account.objects.filter(pk__in=set(pks)).values_list("pk", "name"))
 
 
 def _log_trades(trades: Sequence[Trade]) -> None:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from market import matching, wire
-from market.events import stream_cursor
+from market.events import account_cursor, stream_cursor
 from market.models import Account, Book, Order, Position, Price, PricePoint, Trade
 from sources.catalog import symbols as all_symbols
 
@@ -53,8 +53,11 @@ def shaped_order(order: Order, fills: Iterable[Trade] | None = None) -> dict[str
 def account_orders(
     *, account: Account, status: str = "all", symbol: str | None = None, limit: int = 100
 ) -> dict[str, Any]:
-    """The account's orders, newest first: ``open`` (resting or waiting), ``closed`` or ``all``."""
-    cursor = stream_cursor([symbol] if symbol else all_symbols())
+    """The account's orders, newest first: ``open`` (resting or waiting), ``closed`` or ``all``.
+
+    The cursor is the account's private stream's, read before the orders.
+    """
+    cursor = account_cursor(account.pk)
     rows = Order.objects.filter(account=account).order_by("-id")
     if status == "open":
         rows = rows.filter(status__in=matching.LIVE_STATUSES)
@@ -144,9 +147,11 @@ def account_json(account: Account) -> dict[str, Any]:
     rows = list(Position.objects.filter(account=account).values_list("symbol", "quantity", "reserved"))
     positions = {symbol: quantity for symbol, quantity, _ in rows if quantity}
     reserved = {symbol: units for symbol, _, units in rows}
+    cursor = account_cursor(account.pk)
     trades = Trade.objects.filter(Q(buyer=account) | Q(seller=account)).count()
     return wire.my_account_json(
         account,
+        cursor=cursor,
         positions=positions,
         reserved_units=reserved,
         equity=_equity(account, positions, _latest_price_map()),

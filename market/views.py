@@ -6,7 +6,10 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from market.events import market_channel
+from market.auth import token_auth
+from market.channels import READER_ATTRIBUTE, StreamReader
+from market.events import account_channel, market_channel
+from market.models import Account
 from sources.catalog import symbols as all_symbols
 from streams.serving import serve_stream
 from web.errors import error_response
@@ -36,6 +39,36 @@ def market_stream(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         return error_response(400, "unknown_symbol", str(exc))
     return serve_stream(request, [market_channel(symbol) for symbol in wanted])
+
+
+@require_GET
+def account_stream(request: HttpRequest) -> HttpResponse:
+    """The caller's private stream: ``order`` and ``balance`` events of its own account only.
+
+    A bearer token (bots) or the dashboard's session; neither is 401 before any stream starts.
+    """
+    account = _stream_account(request)
+    if account is None:
+        return error_response(
+            401, "unauthorized", "Send Authorization: Bearer <token>, or sign in on the dashboard."
+        )
+    reader = request.user if request.user.is_authenticated else StreamReader(account.pk)
+    setattr(reader, READER_ATTRIBUTE, account.pk)
+    request.user = reader  # type: ignore[assignment]
+    return serve_stream(request, [account_channel(account.pk)])
+
+
+def _stream_account(request: HttpRequest) -> Account | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if header:
+        # A token, when sent, decides alone (as on the API): a wrong one is never saved by a cookie.
+        if scheme.lower() != "bearer":
+            return None
+        return token_auth.authenticate(request, token)
+    if request.user.is_authenticated:
+        return Account.objects.filter(user=request.user, is_house=False).first()
+    return None
 
 
 @require_GET

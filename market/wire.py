@@ -79,6 +79,17 @@ class OrderOut(BaseModel):
     fills: list[FillOut]
 
 
+class BalanceOut(BaseModel):
+    """A ``balance`` event of the private stream: cash and units, and what open orders leave available."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cash: str
+    available_cash: str
+    positions: dict[str, int]
+    available_positions: dict[str, int]
+
+
 class LevelOut(BaseModel):
     """One price of the book: the accounts' resting units there, and how many orders."""
 
@@ -118,6 +129,7 @@ class MyAccountOut(AccountOut):
 
     available_cash: str = Field(description="cash that open orders do not reserve")
     available_positions: dict[str, int] = Field(description="units that open orders do not reserve")
+    cursor: str = Field(description="the private stream's Last-Event-ID at the time of this snapshot")
 
 
 def price_json(row: Price | PricePoint | Tick) -> dict[str, object]:
@@ -193,6 +205,7 @@ def account_json(
 def my_account_json(
     account: Account,
     *,
+    cursor: str,
     positions: dict[str, int],
     reserved_units: dict[str, int],
     equity: Decimal,
@@ -205,4 +218,17 @@ def my_account_json(
         available_positions={
             symbol: positions[symbol] - reserved_units.get(symbol, 0) for symbol in sorted(positions)
         },
+        cursor=cursor,
+    ).model_dump()
+
+
+def balance_json(
+    *, cash: Decimal, reserved_cash: Decimal, positions: dict[str, int], reserved_units: dict[str, int]
+) -> dict[str, object]:
+    held = {symbol: units for symbol, units in sorted(positions.items()) if units}
+    return BalanceOut(
+        cash=format_money(cash),
+        available_cash=format_money(cash - reserved_cash),
+        positions=held,
+        available_positions={symbol: held[symbol] - reserved_units.get(symbol, 0) for symbol in held},
     ).model_dump()

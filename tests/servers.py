@@ -194,6 +194,10 @@ class ServerProcess:
         kwargs.setdefault("timeout", 10)
         return requests.post(self.url + path, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        return requests.delete(self.url + path, **kwargs)
+
     def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run a management command against this server's database."""
         return manage(*args, env=self.env, timeout=timeout)

@@ -294,6 +294,7 @@ def test_me_is_the_callers_account(token: str) -> None:
         "trades": 1,
         "available_cash": "99000.00",
         "available_positions": {"META": 2},
+        "cursor": response.json()["cursor"],
     }
 
 
