@@ -266,6 +266,9 @@ class Book(models.Model):
 
     symbol = models.CharField(max_length=16, primary_key=True)
     seq = models.PositiveBigIntegerField(default=0, help_text="The tick the quote belongs to.")
+    # That tick's source price and time, as ``Price`` has them: an order reads them with the lock.
+    price = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+    ts = models.DateTimeField(null=True)
     bid = models.DecimalField(max_digits=18, decimal_places=2, null=True)
     ask = models.DecimalField(max_digits=18, decimal_places=2, null=True)
     bid_depth = models.BigIntegerField(null=True)

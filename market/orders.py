@@ -18,7 +18,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -60,6 +60,7 @@ from market.venue import Order as VenueOrder
 from market.wire import balance_json, order_json, trade_json
 from sources.catalog import symbols as all_symbols
 from sources.ticks import format_money
+from streams.publishing import publishing_batch
 
 logger = logging.getLogger(__name__)
 trade_logger = logging.getLogger("market.trades")
@@ -496,16 +497,16 @@ def _log_trades(trades: Sequence[Trade]) -> None:
         )
 
 
-def _fresh_price(symbol: str) -> Price:
-    row = Price.objects.filter(symbol=symbol).first()
-    if row is None:
+def _fresh_price(symbol: str, row: Book) -> Decimal:
+    """The book's price, refused when older than ``EXCHANGE_PRICE_MAX_AGE``."""
+    if row.price is None or row.ts is None:
         raise NoPrice(f"there is no price for {symbol} yet")
     age = timezone.now() - row.ts
     if age > timedelta(seconds=settings.EXCHANGE_PRICE_MAX_AGE):
         raise NoPrice(
             f"the latest {symbol} price is {age.total_seconds():.0f}s old; orders wait for a fresh one"
         )
-    return row
+    return row.price
 
 
 def _opposite_book(symbol: str, request: OrderRequest, quote: Quote | None) -> list[Order]:
@@ -569,7 +570,7 @@ def place_order(
         raise ValueError("the house does not place orders")
     fingerprint = request_fingerprint or request.fingerprint()
     try:
-        with sqlite_writer(), transaction.atomic():
+        with sqlite_writer(), transaction.atomic(), publishing_batch():
             return _place(account, request, idempotency_key, fingerprint)
     except IntegrityError:
         # Only a concurrent request with the same key gets here; its order is the answer.
@@ -603,18 +604,20 @@ def _place(account: Account, request: OrderRequest, key: str | None, fingerprint
         replayed = _replay(account, key, fingerprint)
         if replayed is not None:
             return replayed
-    price = _fresh_price(symbol)
-    if book_row.seq != price.seq or book_row.bid is None:
-        # The quote belongs to the latest tick; a price recorded without one (a database from
-        # before the book) gets its quote now.
-        _requote(book_row, price.price, price.seq)
-        book_row.save(update_fields=["seq", "bid", "ask", "bid_depth", "ask_depth"])
+    if book_row.price is None or book_row.ts is None or book_row.bid is None:
+        # A price recorded without its quote (a database from before the book) gets one now.
+        latest = Price.objects.filter(symbol=symbol).first()
+        if latest is None:
+            raise NoPrice(f"there is no price for {symbol} yet")
+        _requote(book_row, latest.price, latest.seq, latest.ts)
+        book_row.save(update_fields=["seq", "price", "ts", "bid", "ask", "bid_depth", "ask_depth"])
+    price = _fresh_price(symbol, book_row)
     unit = _Unit(symbol=symbol, book_row=book_row, house_id=house_account().pk)
     venue = unit.venue
     venue_book = venue.book(symbol)
-    venue_book.price = price.price
+    venue_book.price = price
     waits = request.type in (STOP, STOP_LIMIT) and not matching.stop_triggered(
-        request.side, request.stop_price or matching.ZERO, price.price
+        request.side, request.stop_price or matching.ZERO, price
     )
     opposite = [] if waits else _opposite_book(symbol, request, venue_book.quote)
     unit.load_orders(opposite)
@@ -662,7 +665,7 @@ def cancel_order(*, account: Account, order_id: int) -> Order:
     found = Order.objects.filter(pk=order_id, account=account).values_list("symbol", flat=True).first()
     if found is None:
         raise OrderNotFound(f"no order {order_id} of this account")
-    with sqlite_writer(), transaction.atomic():
+    with sqlite_writer(), transaction.atomic(), publishing_batch():
         book_row = lock_book(found)
         rows = _cancel(account, book_row, Order.objects.filter(pk=order_id), strict=True)
     return rows[0]
@@ -682,7 +685,7 @@ def cancel_all(*, account: Account, symbol: str | None = None) -> list[int]:
         )
     )
     canceled: list[int] = []
-    with sqlite_writer(), transaction.atomic():
+    with sqlite_writer(), transaction.atomic(), publishing_batch():
         # Every book first (in symbol order), then the account: the order every transaction locks in.
         books = [lock_book(one) for one in symbols]
         for book_row in books:
@@ -703,7 +706,7 @@ def reset_account(*, account: Account) -> list[int]:
     if account.is_house:
         raise ValueError("the house is not reset")
     canceled: list[int] = []
-    with sqlite_writer(), transaction.atomic():
+    with sqlite_writer(), transaction.atomic(), publishing_batch():
         books = [lock_book(symbol) for symbol in sorted(all_symbols())]
         for book_row in books:
             live = Order.objects.filter(
@@ -773,14 +776,14 @@ def lock_book(symbol: str) -> Book:
     return row
 
 
-def on_tick(*, book_row: Book, price: Decimal, seq: int) -> None:
+def on_tick(*, book_row: Book, price: Decimal, seq: int, ts: datetime) -> None:
     """What a new price does to the book, inside ``record_price``'s transaction (the book row locked).
 
     The house requotes around it; stops it crossed trigger in the order they
     were placed; then the fresh quote fills the resting orders it crosses.
     """
     symbol = book_row.symbol
-    quote = _requote(book_row, price, seq)
+    quote = _requote(book_row, price, seq, ts)
     stops = list(
         Order.objects.filter(
             symbol=symbol,
@@ -807,7 +810,7 @@ def on_tick(*, book_row: Book, price: Decimal, seq: int) -> None:
         unit.save()
         quote = unit.venue.book(symbol).quote or quote
         book_row.bid_depth, book_row.ask_depth = quote.bid_depth, quote.ask_depth
-    book_row.save(update_fields=["seq", "bid", "ask", "bid_depth", "ask_depth"])
+    book_row.save(update_fields=["seq", "price", "ts", "bid", "ask", "bid_depth", "ask_depth"])
     _publish_book_if_changed(book_row, seq)
 
 
@@ -833,12 +836,12 @@ def book_levels(symbol: str, *, depth: int) -> dict[str, list[dict[str, Any]]]:
     return levels
 
 
-def _requote(book_row: Book, price: Decimal, seq: int) -> Quote:
+def _requote(book_row: Book, price: Decimal, seq: int, ts: datetime) -> Quote:
     """The house's fresh quote for a tick, set on the book's row (saved by the caller)."""
     quote = matching.house_quote(
         price, spread_bps=settings.EXCHANGE_SPREAD_BPS, depth=settings.EXCHANGE_HOUSE_DEPTH
     )
-    book_row.seq = seq
+    book_row.seq, book_row.price, book_row.ts = seq, price, ts
     book_row.bid, book_row.ask = quote.bid, quote.ask
     book_row.bid_depth, book_row.ask_depth = quote.bid_depth, quote.ask_depth
     return quote

@@ -24,6 +24,7 @@ from market.house import HOUSE_NAME, house_account
 from market.models import Account, EquityPoint, Price, PricePoint
 from market.orders import lock_book, on_tick
 from sources.ticks import Tick
+from streams.publishing import publishing_batch
 
 logger = logging.getLogger(__name__)
 trade_logger = logging.getLogger("market.trades")
@@ -41,7 +42,7 @@ def record_price(*, tick: Tick, cursor: str | None) -> bool:
     after a reconnect, or a second engine) changes nothing but the cursor.
     Returns whether the tick was new.
     """
-    with transaction.atomic():
+    with transaction.atomic(), publishing_batch():
         # The book's row first: every change of an asset's book locks it before anything else.
         book = lock_book(tick.symbol)
         latest = Price.objects.select_for_update().filter(symbol=tick.symbol).first()
@@ -60,7 +61,7 @@ def record_price(*, tick: Tick, cursor: str | None) -> bool:
         )
         PricePoint.objects.create(symbol=tick.symbol, price=tick.price, seq=tick.seq, ts=tick.ts)
         publish_price(tick.to_json())
-        on_tick(book_row=book, price=tick.price, seq=tick.seq)
+        on_tick(book_row=book, price=tick.price, seq=tick.seq, ts=tick.ts)
     return True
 
 

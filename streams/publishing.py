@@ -9,14 +9,19 @@ channels and events and calls ``publish_on_commit``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django_eventstream import eventstream
 from django_eventstream.event import Event
-from django_eventstream.utils import get_storage, publish_event
+from django_eventstream.utils import publish_event
 from django_eventstream.views import get_listener_manager
+
+from streams.storage import append_events
 
 
 def _announce(event: Event) -> None:
@@ -32,11 +37,50 @@ def _announce(event: Event) -> None:
     publish_event(event.channel, event.type, event.data, pub_id, str(event.id - 1))
 
 
+# Events of the ``publishing_batch`` in progress (in this thread or task), stored at its end.
+_batch: ContextVar[list[tuple[str, str, str]] | None] = ContextVar("publishing_batch", default=None)
+
+
+@contextmanager
+def publishing_batch() -> Iterator[None]:
+    """Store the events published within the block together, when it ends without an error.
+
+    For a change that publishes several events (an order's trade, its order
+    and balance events): one storage round instead of one per event. Use it
+    inside the transaction the events report; nested blocks join the outer one.
+    """
+    if _batch.get() is not None:
+        yield
+        return
+    token = _batch.set([])
+    try:
+        yield
+        pending = _batch.get() or []
+    finally:
+        _batch.reset(token)
+    _store(pending)
+
+
 def publish_on_commit(channel: str, event_type: str, data: dict[str, Any]) -> None:
     """Store the event within the current transaction; announce it to live clients on commit."""
     # django-eventstream stores events JSON-encoded once more than it sends
     # them; encoding here keeps the stored and the live forms identical.
     encoded = json.dumps(data, cls=DjangoJSONEncoder)
+    pending = _batch.get()
+    if pending is not None:
+        pending.append((channel, event_type, encoded))
+        return
+    _store([(channel, event_type, encoded)])
+
+
+def _store(events: list[tuple[str, str, str]]) -> None:
+    if not events:
+        return
     with transaction.atomic():
-        stored = get_storage().append_event(channel, event_type, encoded)
-        transaction.on_commit(lambda: _announce(stored))
+        stored = append_events(events)
+        transaction.on_commit(lambda: _announce_all(stored))
+
+
+def _announce_all(stored: list[Event]) -> None:
+    for event in stored:
+        _announce(event)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils import timezone
+from django_eventstream.event import Event as LibraryEvent
 from django_eventstream.models import Event, EventCounter
+from django_eventstream.storage import EVENT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -40,4 +46,49 @@ def trim_stored_events(*, keep: int) -> int:
     for channel, current in EventCounter.objects.values_list("name", "value"):
         count, _ = Event.objects.filter(channel=channel, eid__lte=current - keep).delete()
         removed += count
-    return removed
+    # The library's own age limit, which its storage applies on every append.
+    count, _ = Event.objects.filter(
+        created__lt=timezone.now() - datetime.timedelta(minutes=EVENT_TIMEOUT)
+    ).delete()
+    return removed + count
+
+
+def append_events(events: Sequence[tuple[str, str, str]]) -> list[LibraryEvent]:
+    """Store several events at once, as django-eventstream's storage stores one: ``(channel, type, encoded)``.
+
+    The library's ``append_event`` costs about eight queries an event (a
+    counter read, a savepoint, a locked counter read, the insert, the counter
+    update, and a scan for events past its age limit). Here a batch costs one
+    locked read of its channels' counters, one insert of all its events and one
+    update per channel; the age limit is applied by ``trim_stored_events``,
+    which the engine runs periodically. Ids, stored data and the placeholder
+    event at id 0 of a new channel are the library's, so its readers and
+    resuming clients see no difference. Must run inside the transaction the
+    events report.
+    """
+    if not events:
+        return []
+    channels = list(dict.fromkeys(channel for channel, _, _ in events))
+    counters = {
+        counter.name: counter
+        for counter in EventCounter.objects.select_for_update().filter(name__in=channels).order_by("name")
+    }
+    rows: list[Event] = []
+    for channel in sorted(set(channels) - set(counters)):
+        counter = EventCounter.get_or_create(channel)
+        counters[channel] = EventCounter.objects.select_for_update().get(pk=counter.pk)
+    for channel, counter in counters.items():
+        if counter.value == 0:
+            # The library's placeholder, so that a cursor at 0 can be resumed from.
+            rows.append(Event(channel=channel, eid=0))
+    values = {channel: counters[channel].value for channel in channels}
+    stored: list[LibraryEvent] = []
+    for channel, event_type, encoded in events:
+        values[channel] += 1
+        rows.append(Event(channel=channel, type=event_type, data=json.dumps(encoded), eid=values[channel]))
+        stored.append(LibraryEvent(channel, event_type, encoded, id=values[channel]))
+    Event.objects.bulk_create(rows)
+    now = timezone.now()
+    for channel in channels:
+        EventCounter.objects.filter(pk=counters[channel].pk).update(value=values[channel], updated=now)
+    return stored

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from market.models import Account, IdempotencyKey, Order, Position, Price, Trade
+from market.models import Account, Book, IdempotencyKey, Order, Position, Price, Trade
 from market.services import issue_token
 
 PRICES = {"BTC": "30000.00", "TCSG": "3000.00", "META": "500.00"}
@@ -20,6 +20,8 @@ def set_price(symbol: str, price: str | Decimal, *, age: float = 0.0) -> None:
     current = Price.objects.filter(symbol=symbol).first()
     seq = current.seq + 1 if current else 1
     Price.objects.update_or_create(symbol=symbol, defaults={"price": Decimal(price), "seq": seq, "ts": ts})
+    # Not through the feed: the book takes its quote from this price at the next order.
+    Book.objects.filter(symbol=symbol).update(price=None, ts=None, bid=None, ask=None)
 
 
 def set_prices(prices: dict[str, str] | None = None) -> None:
