@@ -29,9 +29,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 .env: | $(BIN)/python
 	$(BIN)/python -m exchange_site.env .env.example .env
 
-# The dashboard's chart library (package.json, pinned by package-lock.json).
+# The browser libraries: the dashboard's charts and /api/docs' Swagger UI (package.json,
+# pinned by package-lock.json); no install scripts run (swagger-ui-dist's would report usage).
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
 .PHONY: install

@@ -123,6 +123,8 @@ STATICFILES_DIRS = [
     # The dashboard's chart library, installed by `npm ci` (see package.json):
     # served from the npm package itself, never copied into the repository.
     ("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist"),
+    # Swagger UI for /api/docs, likewise from its pinned npm package: no CDN.
+    ("vendor/swagger-ui", BASE_DIR / "node_modules" / "swagger-ui-dist"),
 ]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves static files in production too, so the exchange is one

@@ -25,6 +25,7 @@ from pydantic import ConfigDict, Field, StrictInt, StrictStr
 
 from exchange_site.errors import error_response
 from market import selectors, services
+from market.api_docs import OfflineSwagger
 from market.auth import token_auth
 from market.errors import OrderRejected
 from market.fills import MAX_ORDER_QUANTITY
@@ -88,6 +89,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     parser=StrictJsonParser(),
+    docs=OfflineSwagger(),
 )
 
 
