@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, NinjaAPI, Query, Schema, Status
+from ninja import Header, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 from pydantic import ConfigDict, Field, StrictInt, StrictStr
@@ -30,6 +30,7 @@ from market.auth import token_auth
 from market.errors import OrderRejected
 from market.fills import MAX_ORDER_QUANTITY
 from market.models import Account
+from market.openapi import ExchangeAPI
 from market.ratelimit import OrderRateThrottle
 from sources.catalog import symbols as all_symbols
 
@@ -80,7 +81,7 @@ class StrictJsonParser(Parser):
             raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
 
 
-api = NinjaAPI(
+api = ExchangeAPI(
     title="Exchange API",
     version="1.0.0",
     description=(
