@@ -69,7 +69,12 @@ def _event(name: str, description: str, data: dict[str, Any]) -> dict[str, Any]:
         "properties": {
             "event": {"const": name},
             "id": {"type": "string", "description": "The cursor after this event: resume from it."},
-            "data": data or {"type": "string", "maxLength": 0},
+            # SSE data is text: JSON for the data events and stream-reset/-error, empty otherwise.
+            "data": (
+                {"type": "string", "contentMediaType": "application/json", "contentSchema": data}
+                if data
+                else {"type": "string", "maxLength": 0}
+            ),
         },
         "required": ["event", "data"],
     }
@@ -84,8 +89,8 @@ def stream_response(description: str, data_events: dict[str, tuple[str, str]]) -
         "description": description,
         "content": {
             EVENT_STREAM: {
-                "schema": {"type": "string", "description": "Server-Sent Events, UTF-8."},
-                # OpenAPI 3.2's way to describe each event of a sequential media type.
+                # OpenAPI 3.2's way to describe each event of a sequential media type
+                # (tools that know only 3.1 see a response without a schema).
                 "itemSchema": {"oneOf": events},
             }
         },

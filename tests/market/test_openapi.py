@@ -37,8 +37,10 @@ CONTROL = {"stream-open", "stream-reset", "stream-error", "keep-alive"}
 def test_the_market_stream_is_documented_as_an_event_stream_with_every_event(schema: dict[str, Any]) -> None:
     events = events_of(schema, "/market/stream/")
     assert set(events) == {"price", "trade"} | CONTROL
-    assert events["price"]["properties"]["data"] == {"$ref": "#/components/schemas/PriceOut"}
-    assert events["trade"]["properties"]["data"] == {"$ref": "#/components/schemas/TradeOut"}
+    for name, component in (("price", "PriceOut"), ("trade", "TradeOut")):
+        data = events[name]["properties"]["data"]
+        assert (data["type"], data["contentMediaType"]) == ("string", "application/json")
+        assert data["contentSchema"] == {"$ref": f"#/components/schemas/{component}"}
     parameters = {p["name"] for p in schema["paths"]["/market/stream/"]["get"]["parameters"]}
     assert parameters == {"symbols", "Last-Event-ID", "lastEventId"}
 
