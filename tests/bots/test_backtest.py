@@ -211,3 +211,13 @@ def test_no_progress_bar_is_drawn_when_stderr_is_not_a_terminal(capsys: pytest.C
 def test_a_seed_that_is_not_a_plain_integer_stays_a_string_in_json() -> None:
     output = backtest_output("investor", "--ticks", "50", "--seeds", "demo,007", "--json")
     assert [json.loads(line)["seed"] for line in output.splitlines()] == ["demo", "007"]
+
+
+def test_the_readme_shows_the_real_json_output() -> None:
+    from tests.servers import ROOT
+
+    command = "python manage.py backtest investor --seeds 7 --symbols META --quantity 5 --json"
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split(f"$ {command}\n", 1)[1].split("\n", 1)[0]
+    args = command.split()[3:]
+    assert backtest_output(*args).strip() == shown
