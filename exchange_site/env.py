@@ -97,8 +97,8 @@ def write_local_env(example: Path, target: Path) -> bool:
 
 
 def env_str(name: str, default: str = "") -> str:
-    value = _raw(name)
-    return (default if value is None else value).strip()
+    """The variable's text, stripped; empty or unset means ``default`` (as for the other readers)."""
+    return (_raw(name) or "").strip() or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:

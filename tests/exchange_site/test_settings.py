@@ -84,6 +84,19 @@ def test_real_environment_variables_win_over_the_env_file(tmp_path: Path) -> Non
     assert out == ["True", "2.0", "None"]
 
 
+def test_an_empty_variable_means_its_default() -> None:
+    code = "import exchange_site.settings as s; print(s.DATABASES['default']['ENGINE'], s.EXCHANGE_ENGINE)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean_environ(), "DJANGO_DEBUG": "true", "DATABASE_URL": "", "EXCHANGE_ENGINE": " "},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "embedded"], result.stderr
+
+
 def test_an_empty_env_file_setting_reads_no_file(tmp_path: Path) -> None:
     result = settings_of(EXCHANGE_ENV_FILE="")
     assert result.returncode != 0
