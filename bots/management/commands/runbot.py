@@ -43,7 +43,8 @@ class Command(BaseCommand):
     help = (
         "Run a trading bot: follow the market stream, let a strategy decide, place its orders.\n"
         "Without --url/--token it trades on the local server under an account named after\n"
-        "the strategy (created if missing)."
+        "the strategy (created if missing), reusing the token kept for it in .exchange/tokens/\n"
+        "so a running bot of that account keeps working."
     )
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
@@ -62,7 +63,9 @@ class Command(BaseCommand):
             "--url", help="the exchange's base URL (default: $EXCHANGE_URL, else http://127.0.0.1:$PORT)"
         )
         parser.add_argument(
-            "--token", help="API token (default: $EXCHANGE_TOKEN, else provision an account locally)"
+            "--token",
+            help="API token (default: $EXCHANGE_TOKEN, else the token kept locally for the account, "
+            "else provision one)",
         )
         parser.add_argument("--name", help="account name when provisioning (default: the strategy's name)")
         parser.add_argument(
