@@ -11,7 +11,14 @@ def main() -> None:
         # The development server is for local use: it asks for DEBUG (and with
         # it a throwaway secret key) unless the environment says otherwise.
         os.environ.setdefault("DJANGO_DEBUG", "true")
-    from django.core.management import execute_from_command_line
+    try:
+        from django.core.management import execute_from_command_line
+    except ModuleNotFoundError as exc:
+        # A Python without the project's packages (outside the virtualenv): one line, not a traceback.
+        sys.exit(
+            f"manage.py: {exc.name} is not installed for {sys.executable}; "
+            "run `make install`, then `source .venv/bin/activate` (or use .venv/bin/python)."
+        )
 
     execute_from_command_line(sys.argv)
 

@@ -66,7 +66,7 @@ def main() -> None:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         outputs.add(result.stdout)
-        assets = len(json.loads(result.stdout)[0]["symbols"])
+        assets = len(json.loads(result.stdout.splitlines()[0])["symbols"])
         best = min(best, wall)
         best_cpu = min(best_cpu, cpu)
         print(

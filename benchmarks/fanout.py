@@ -4,7 +4,8 @@
     python benchmarks/fanout.py --targets default --steps 1,100 --duration 5
 
 Targets, each at one tick rate (``--interval`` per source, three sources; the
-default 0.3 s gives 10 events/s per client, as in FINDINGS):
+default 0.3 s gives 10 events/s per client, the rate of the earlier
+measurements in docs/facts.md):
 
 - ``default``: the exchange as ``make run`` serves it, one uvicorn process
   with the embedded engine and SQLite;

@@ -102,9 +102,10 @@ class RunResult:
         return (Decimal(self.wins) / Decimal(self.sells)).quantize(Decimal("0.0001"))
 
     def to_json(self) -> dict[str, Any]:
+        """The run as JSON: money as decimal strings; ``seed`` an integer when it is one."""
         return {
             "strategy": self.strategy,
-            "seed": self.seed,
+            "seed": seed_json(self.seed),
             "ticks": self.ticks,
             "symbols": list(self.symbols),
             "starting_cash": money(self.starting_cash),
@@ -121,6 +122,14 @@ class RunResult:
             "rejections": self.rejections,
             "positions": dict(self.positions),
         }
+
+
+def seed_json(seed: str) -> int | str:
+    """``"7"`` -> ``7``; a seed that is not a plain integer (``demo``, ``007``) stays a string.
+
+    ``007`` and ``7`` seed different walks, so only the canonical form becomes a number.
+    """
+    return int(seed) if seed.isdigit() and str(int(seed)) == seed else seed
 
 
 def price_path(walks: Mapping[str, WalkFactory], *, seed: str, ticks: int) -> list[PricePoint]:

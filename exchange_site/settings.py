@@ -1,9 +1,10 @@
 """Django settings, read from environment variables (see ``.env.example``).
 
-Local use needs no configuration: DEBUG is off unless ``DJANGO_DEBUG`` says so,
-but the README's commands set it, and SQLite is the default database. A
-production deployment must provide ``DJANGO_SECRET_KEY``; without it and without
-DEBUG the settings refuse to load.
+Local use needs no configuration: ``make install`` writes a ``.env`` beside
+``manage.py`` (DEBUG on, a fresh secret key) that these settings read, with any
+real environment variable winning over it; SQLite is the default database.
+DEBUG is off unless ``DJANGO_DEBUG`` says so, and then a production deployment
+must provide ``DJANGO_SECRET_KEY``: without it the settings refuse to load.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from exchange_site.env import (
     env_list,
     env_pairs,
     env_str,
+    load_env_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+ENV_FILE = load_env_file(BASE_DIR / ".env")
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
@@ -33,7 +36,8 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off (set DJANGO_DEBUG=true for local use)."
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off "
+            "(for local use, `make install` writes a .env with DJANGO_DEBUG=true)."
         )
     # A throwaway key for local development only: never used with DEBUG off.
     SECRET_KEY = "django-insecure-local-development-only-" + "x" * 24
@@ -136,6 +140,8 @@ STATICFILES_DIRS = [
     # The dashboard's chart library, installed by `npm ci` (see package.json):
     # served from the npm package itself, never copied into the repository.
     ("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist"),
+    # Swagger UI for /api/docs, likewise from its pinned npm package: no CDN.
+    ("vendor/swagger-ui", BASE_DIR / "node_modules" / "swagger-ui-dist"),
 ]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # WhiteNoise serves static files in production too, so the exchange is one
@@ -230,6 +236,8 @@ EXCHANGE_PRICE_MAX_AGE = env_float("EXCHANGE_PRICE_MAX_AGE", 15.0, minimum=0.1)
 EXCHANGE_HISTORY_KEEP = env_int("EXCHANGE_HISTORY_KEEP", 5000, minimum=10)
 EXCHANGE_EVENTS_KEEP = env_int("EXCHANGE_EVENTS_KEEP", 5000, minimum=100)
 EXCHANGE_STARTING_CASH = env_decimal("EXCHANGE_STARTING_CASH", "100000.00", minimum=Decimal("0"))
+# Where commands keep local state: runbot's tokens (tokens/<database>/<name>, mode 0600).
+EXCHANGE_STATE_DIR = Path(env_str("EXCHANGE_STATE_DIR") or BASE_DIR / ".exchange")
 # Orders per second per API token (a token bucket holding one second's worth); 0: no limit.
 # The book (see README "The book"): the house's quote and depth, fees, open orders per account.
 EXCHANGE_SPREAD_BPS = env_int("EXCHANGE_SPREAD_BPS", 0, minimum=0)

@@ -1,7 +1,15 @@
-"""``manage.py test`` hands over to pytest, so both commands run one suite."""
+"""``manage.py test`` hands over to pytest, so both commands run one suite.
+
+pytest runs in a fresh interpreter with the test settings (``tests.settings``,
+as ``make test`` uses): this process has already loaded the real settings and
+the local ``.env``, which must not reach the tests.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 
@@ -16,8 +24,6 @@ class PytestRunner:
         self.keepdb = keepdb
 
     def run_tests(self, test_labels: list[str], **kwargs: Any) -> int:
-        import pytest
-
         args = list(test_labels)
         if self.verbosity == 0:
             args.append("--quiet")
@@ -27,4 +33,5 @@ class PytestRunner:
             args.append("--exitfirst")
         if self.keepdb:
             args.append("--reuse-db")
-        return int(pytest.main(args))
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+        return subprocess.call([sys.executable, "-m", "pytest", *args], env=env)  # noqa: S603

@@ -18,15 +18,17 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, NinjaAPI, Query, Schema, Status
+from ninja import Header, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.parser import Parser
 from pydantic import Field
 
 from market import orders, selectors
+from market.api_docs import OfflineSwagger
 from market.auth import token_auth
 from market.errors import OrderNotFound, OrderRejected
 from market.models import Account
+from market.openapi import ExchangeAPI
 from market.order_input import IDEMPOTENCY_KEY_MAX_LENGTH, OrderIn
 from market.ratelimit import OrderRateThrottle
 from market.responses import (
@@ -77,7 +79,7 @@ class StrictJsonParser(Parser):
             raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from exc
 
 
-api = NinjaAPI(
+api = ExchangeAPI(
     title="Exchange API",
     version="1.0.0",
     description=(
@@ -86,6 +88,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     parser=StrictJsonParser(),
+    docs=OfflineSwagger(),
 )
 
 

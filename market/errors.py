@@ -75,3 +75,15 @@ class OrderNotFound(OrderRejected):
 class NotCancelable(OrderRejected):
     code = "not_cancelable"
     status = 409
+
+
+class AccountRefused(ValueError):
+    """A token the exchange will not issue for this account; nothing was changed."""
+
+
+class PersonsAccount(AccountRefused):
+    """The account belongs to a person (signed up on the dashboard): bots never get its token."""
+
+
+class AccountInUse(AccountRefused):
+    """The account already has a token, held by someone else: issuing one would stop their bot."""

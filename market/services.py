@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from market.errors import AccountInUse, PersonsAccount
 from market.events import publish_price
 from market.fills import CENT
 from market.house import HOUSE_NAME, house_account
@@ -119,16 +120,26 @@ def open_account(*, name: str, cash: Decimal | None = None, user: Any = None) ->
         return Account.objects.get(name=name)
 
 
-def issue_token(*, name: str, cash: Decimal | None = None) -> str:
-    """A new API token for the account ``name`` (opened if missing); returns the plaintext once.
+def issue_token(*, name: str, cash: Decimal | None = None, replace: bool = True) -> str:
+    """A new API token for the bot account ``name`` (opened if missing); returns the plaintext once.
 
     Only the token's hash is stored, and the previous token of that account
-    stops working at once (rotation). ``cash`` applies only when the account is new.
+    stops working at once (rotation); with ``replace=False`` an account that
+    already has a token is refused with ``AccountInUse`` instead. A person's
+    account (one with a dashboard user) never gets a token here:
+    ``PersonsAccount``. ``cash`` applies only when the account is new.
     """
     account = open_account(name=name, cash=cash)
     token = secrets.token_urlsafe(32)
-    Account.objects.filter(pk=account.pk).update(token_hash=hash_token(token), token_issued_at=timezone.now())
-    return token
+    # One conditional update: two processes provisioning at once cannot both win.
+    target = Account.objects.filter(pk=account.pk, user=None)
+    if not replace:
+        target = target.filter(token_hash=None)
+    if target.update(token_hash=hash_token(token), token_issued_at=timezone.now()):
+        return token
+    if Account.objects.filter(pk=account.pk, user=None).exists():
+        raise AccountInUse(f"account {name!r} already has a token in use")
+    raise PersonsAccount(f"account {name!r} belongs to a person who signed up on the dashboard")
 
 
 def revoke_token(*, name: str) -> bool:

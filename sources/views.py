@@ -18,7 +18,8 @@ def source_list(request: HttpRequest) -> JsonResponse:
     """Every source with its stream URL and the stream's current cursor.
 
     A client that connects with ``cursor`` as its Last-Event-ID gets every tick
-    after this response, with no gap (see docs/streams.md on connecting without one).
+    after this response, with no gap; one that connects without a cursor can
+    miss the ticks of its first instant (docs/streams.md).
     """
     return JsonResponse(
         {

@@ -33,3 +33,9 @@ def _fresh_cache() -> None:
 
     for cache in caches.all():
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _own_state_dir(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Every test keeps local state (runbot's tokens) in its own directory."""
+    settings.EXCHANGE_STATE_DIR = tmp_path / "state"

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -54,6 +55,9 @@ def base_env(**overrides: str) -> dict[str, str]:
         if not key.startswith(("DJANGO_", "EXCHANGE_", "DATABASE_URL", "REDIS_URL", "GRIP_URL"))
     }
     env.update(
+        # A developer's local .env never reaches the servers and commands of the tests.
+        EXCHANGE_ENV_FILE="",
+        EXCHANGE_STATE_DIR=str(Path(tempfile.gettempdir()) / f"exchange-tests-state-{os.getpid()}"),
         DJANGO_SETTINGS_MODULE="exchange_site.settings",
         DJANGO_SECRET_KEY=TEST_SECRET,
         DJANGO_DEBUG="false",
@@ -137,7 +141,9 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = database_url or sqlite_database(directory)
-        self.env = base_env(DATABASE_URL=self.database_url, **env)
+        self.env = base_env(
+            DATABASE_URL=self.database_url, EXCHANGE_STATE_DIR=str(directory / "state"), **env
+        )
         self.log_path = directory / f"server-{self.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 

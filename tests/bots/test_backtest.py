@@ -132,11 +132,20 @@ def test_the_command_prints_the_same_bytes_for_the_same_seeds() -> None:
     assert backtest_output(*args, "--json") == backtest_output(*args, "--json")
 
 
-def test_the_command_prints_json_runs_with_the_documented_fields() -> None:
-    runs = json.loads(
-        backtest_output("investor", "--ticks", "200", "--seeds", "4-5", "--symbols", "META", "--json")
+def test_the_command_prints_one_json_object_per_line_one_per_run_with_the_documented_fields() -> None:
+    output = backtest_output(
+        "investor", "hamster", "--ticks", "200", "--seeds", "4-5", "--symbols", "META", "--json"
     )
-    assert [(run["strategy"], run["seed"]) for run in runs] == [("investor", "4"), ("investor", "5")]
+    lines = output.splitlines()
+    assert len(lines) == 4
+    runs = [json.loads(line) for line in lines]
+    assert all(isinstance(run, dict) for run in runs)
+    assert [(run["strategy"], run["seed"]) for run in runs] == [
+        ("investor", 4),
+        ("hamster", 4),
+        ("investor", 5),
+        ("hamster", 5),
+    ]
     for run in runs:
         assert {
             "strategy",
@@ -200,3 +209,18 @@ def test_no_progress_bar_is_drawn_when_stderr_is_not_a_terminal(capsys: pytest.C
     call_command("backtest", "hamster", "--ticks", "100", "--seeds", "1-3", stdout=out)
     assert capsys.readouterr().err == ""
     assert "hamster" in out.getvalue()
+
+
+def test_a_seed_that_is_not_a_plain_integer_stays_a_string_in_json() -> None:
+    output = backtest_output("investor", "--ticks", "50", "--seeds", "demo,007", "--json")
+    assert [json.loads(line)["seed"] for line in output.splitlines()] == ["demo", "007"]
+
+
+def test_the_readme_shows_the_real_json_output() -> None:
+    from tests.servers import ROOT
+
+    command = "python manage.py backtest investor --seeds 7 --symbols META --quantity 5 --json"
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split(f"$ {command}\n", 1)[1].split("\n", 1)[0]
+    args = command.split()[3:]
+    assert backtest_output(*args).strip() == shown

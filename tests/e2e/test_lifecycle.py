@@ -77,3 +77,27 @@ def test_manage_py_test_runs_the_pytest_suite() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
+
+
+def test_manage_py_test_runs_the_suite_with_the_test_settings_whatever_the_local_env_file(
+    tmp_path: Path,
+) -> None:
+    # A developer's .env as `make install` writes it: DEBUG on, which the real settings would load.
+    local_env = tmp_path / "developer.env"
+    local_env.write_text("DJANGO_DEBUG=true\nDJANGO_SECRET_KEY=" + "k" * 60 + "\nEXCHANGE_TICK_INTERVAL=7\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "test",
+            "tests/exchange_site/test_settings.py::test_the_suite_and_its_servers_never_read_a_local_env_file",
+        ],
+        cwd=ROOT,
+        env=base_env(EXCHANGE_ENV_FILE=str(local_env)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout

@@ -30,7 +30,9 @@ class Command(BaseCommand):
         parser.add_argument("--seeds", default="1-50", help="e.g. 1-50, 3,7,9 or 1-3,10 (default 1-50)")
         parser.add_argument("--symbols", help="assets to trade, e.g. BTC,META (default all)")
         parser.add_argument("--quantity", type=int, default=1, help="lot size of each buy (default 1)")
-        parser.add_argument("--json", action="store_true", help="print a JSON list of runs instead")
+        parser.add_argument(
+            "--json", action="store_true", help="print one JSON object per line, one per run, instead"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -71,7 +73,9 @@ class Command(BaseCommand):
                 progress=bar.update,
             )
         if options["json"]:
-            self.stdout.write(json.dumps([result.to_json() for result in results], indent=1))
+            # One JSON object per line, one per run (JSON Lines): easy to stream, grep and append.
+            for result in results:
+                self.stdout.write(json.dumps(result.to_json()))
             return
         self.stdout.write(
             f"{len(seeds)} seeds x {options['ticks']} ticks of {', '.join(specs)}, "

@@ -43,7 +43,8 @@ class Command(BaseCommand):
     help = (
         "Run a trading bot: follow the market stream, let a strategy decide, place its orders.\n"
         "Without --url/--token it trades on the local server under an account named after\n"
-        "the strategy (created if missing)."
+        "the strategy (created if missing), reusing the token kept for it in .exchange/tokens/\n"
+        "so a running bot of that account keeps working."
     )
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
@@ -62,7 +63,9 @@ class Command(BaseCommand):
             "--url", help="the exchange's base URL (default: $EXCHANGE_URL, else http://127.0.0.1:$PORT)"
         )
         parser.add_argument(
-            "--token", help="API token (default: $EXCHANGE_TOKEN, else provision an account locally)"
+            "--token",
+            help="API token (default: $EXCHANGE_TOKEN, else the token kept locally for the account, "
+            "else provision one)",
         )
         parser.add_argument("--name", help="account name when provisioning (default: the strategy's name)")
         parser.add_argument(
@@ -102,13 +105,34 @@ class Command(BaseCommand):
                 raise CommandError(f"the market stream refused us: {exc}") from exc
 
     def provision(self, name: str) -> str:
-        """A fresh token for account ``name`` in this project's database (created if missing)."""
+        """The token of bot account ``name`` in this project's database, never rotating one in use.
+
+        Reuses the token kept on this machine (see ``market.local_tokens``) so
+        a second ``runbot NAME`` does not stop the first; opens the account
+        and issues a token when there is none.
+        """
         # Imported here: only a bot without a token touches the database.
-        from market.services import issue_token
+        from market.errors import AccountInUse, PersonsAccount
+        from market.local_tokens import bot_token
 
         try:
-            token = issue_token(name=name)
+            token, issued = bot_token(name=name)
+        except PersonsAccount as exc:
+            raise CommandError(
+                f"{name!r} is a person's account (signed up on the dashboard), not a bot's: "
+                "choose another --name, or pass that person's --token"
+            ) from exc
+        except AccountInUse as exc:
+            raise CommandError(
+                f"account {name!r} is in use: it has a token that this machine does not keep "
+                f"(from createbot, or another machine). Pass it with --token or EXCHANGE_TOKEN, "
+                f"choose another --name, or run `manage.py createbot {name}` to rotate it "
+                "(bots running with the old token stop)"
+            ) from exc
         except ValueError as exc:
             raise CommandError(f"cannot provision an account named {name!r}: {exc}") from exc
-        logger.info("%s: provisioned a token for account %r in the local database", name, name)
+        if issued:
+            logger.info("%s: provisioned a token for account %r in the local database", name, name)
+        else:
+            logger.info("%s: reusing the token kept for account %r", name, name)
         return token

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from market.errors import PersonsAccount
+from market.local_tokens import keep_token
 from market.models import Account
 from market.services import issue_token, revoke_token
 
@@ -24,7 +26,8 @@ def money(text: str) -> Decimal:
 class Command(BaseCommand):
     help = (
         "Create a trading account named NAME and print a new API token as the last word. "
-        "Running it again for an existing name rotates the token: the old one stops working at once. "
+        "Running it again for an existing name rotates the token: the old one stops working at once, "
+        "and so does any bot running with it. A person's account (dashboard sign-up) is refused. "
         "--revoke disables the token without issuing a new one."
     )
 
@@ -47,9 +50,20 @@ class Command(BaseCommand):
         existed = Account.objects.filter(name=name).exists()
         try:
             token = issue_token(name=name, cash=cash)
+        except PersonsAccount as exc:
+            raise CommandError(
+                f"{name!r} is a person's account (signed up on the dashboard); bots never get its token"
+            ) from exc
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        if existed and cash is not None:
-            self.stderr.write(f"{name} already exists; --cash applies only to a new account and was ignored.")
+        # Kept for `runbot NAME` on this machine, which then reuses it instead of rotating it.
+        keep_token(name=name, token=token)
+        if existed:
+            self.stderr.write(
+                f"{name} already exists: rotating its token. The old token stops working now, "
+                "and any bot running with it will stop (unauthorized)."
+            )
+            if cash is not None:
+                self.stderr.write(f"--cash applies only to a new account and was ignored for {name}.")
         what = "rotated the token of" if existed else "created account"
         self.stdout.write(f"{what} {name}; the token is shown once, keep it: {token}")
