@@ -266,6 +266,8 @@ class Book(models.Model):
 
     symbol = models.CharField(max_length=16, primary_key=True)
     seq = models.PositiveBigIntegerField(default=0, help_text="The tick the quote belongs to.")
+    # The house's account: every order's counterparty or market maker, kept here to spare a query.
+    house = models.ForeignKey(Account, null=True, on_delete=models.PROTECT, related_name="+")
     # That tick's source price and time, as ``Price`` has them: an order reads them with the lock.
     price = models.DecimalField(max_digits=18, decimal_places=2, null=True)
     ts = models.DateTimeField(null=True)

@@ -612,7 +612,7 @@ def _place(account: Account, request: OrderRequest, key: str | None, fingerprint
         _requote(book_row, latest.price, latest.seq, latest.ts)
         book_row.save(update_fields=["seq", "price", "ts", "bid", "ask", "bid_depth", "ask_depth"])
     price = _fresh_price(symbol, book_row)
-    unit = _Unit(symbol=symbol, book_row=book_row, house_id=house_account().pk)
+    unit = _Unit(symbol=symbol, book_row=book_row, house_id=_house_of(book_row))
     venue = unit.venue
     venue_book = venue.book(symbol)
     venue_book.price = price
@@ -747,7 +747,7 @@ def reset_account(*, account: Account) -> list[int]:
 def _cancel(
     account: Account, book_row: Book, orders: Any, *, strict: bool, balance_events: bool = True
 ) -> list[Order]:
-    unit = _Unit(symbol=book_row.symbol, book_row=book_row, house_id=house_account().pk)
+    unit = _Unit(symbol=book_row.symbol, book_row=book_row, house_id=_house_of(book_row))
     rows = list(orders.select_for_update().filter(account=account).order_by("id"))
     if strict and not rows:
         raise OrderNotFound("no such order of this account")
@@ -771,9 +771,17 @@ def lock_book(symbol: str) -> Book:
     """The asset's book row, locked (created on its first tick)."""
     row = Book.objects.select_for_update().filter(symbol=symbol).first()
     if row is None:
-        Book.objects.get_or_create(symbol=symbol)
+        Book.objects.get_or_create(symbol=symbol, defaults={"house_id": house_account().pk})
         row = Book.objects.select_for_update().get(symbol=symbol)
     return row
+
+
+def _house_of(book_row: Book) -> int:
+    """The house's account id, which the book's row keeps so that an order need not look it up."""
+    if book_row.house_id is None:
+        book_row.house_id = house_account().pk
+        Book.objects.filter(pk=book_row.pk).update(house_id=book_row.house_id)
+    return book_row.house_id
 
 
 def on_tick(*, book_row: Book, price: Decimal, seq: int, ts: datetime) -> None:
@@ -802,7 +810,7 @@ def on_tick(*, book_row: Book, price: Decimal, seq: int, ts: datetime) -> None:
         )
     rows = list(resting.order_by("id"))
     if stops or rows:
-        unit = _Unit(symbol=symbol, book_row=book_row, house_id=house_account().pk)
+        unit = _Unit(symbol=symbol, book_row=book_row, house_id=_house_of(book_row))
         unit.load_orders([*rows, *stops])
         owners = {row.account_id for row in (*rows, *stops)}
         unit.lock_accounts(owners, balances_of={row.account_id for row in stops})

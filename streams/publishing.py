@@ -76,7 +76,8 @@ def publish_on_commit(channel: str, event_type: str, data: dict[str, Any]) -> No
 def _store(events: list[tuple[str, str, str]]) -> None:
     if not events:
         return
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction: a failure here fails the whole change anyway.
+    with transaction.atomic(savepoint=False):
         stored = append_events(events)
         transaction.on_commit(lambda: _announce_all(stored))
 
