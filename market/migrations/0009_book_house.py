@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('market', '0008_book_price'),
+        ("market", "0008_book_price"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='book',
-            name='house',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='market.account'),
+            model_name="book",
+            name="house",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="market.account"
+            ),
         ),
     ]
