@@ -248,6 +248,8 @@ EXCHANGE_HOUSE_DEPTH = (
 EXCHANGE_MAKER_FEE_BPS = env_int("EXCHANGE_MAKER_FEE_BPS", 0, minimum=0)
 EXCHANGE_TAKER_FEE_BPS = env_int("EXCHANGE_TAKER_FEE_BPS", 0, minimum=0)
 EXCHANGE_MAX_OPEN_ORDERS = env_int("EXCHANGE_MAX_OPEN_ORDERS", 100, minimum=0)
+# Seconds between two points of an account's history (its cash and equity after a change).
+EXCHANGE_HISTORY_INTERVAL = env_float("EXCHANGE_HISTORY_INTERVAL", 1.0, minimum=0.0)
 EXCHANGE_ORDER_RATE = env_float("EXCHANGE_ORDER_RATE", 50.0, minimum=0.0)
 # Sign-ups and log-ins (dashboard and admin) per client IP address per minute; 0: no limit.
 EXCHANGE_AUTH_RATE = env_int("EXCHANGE_AUTH_RATE", 10, minimum=0)

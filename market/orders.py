@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -201,6 +203,8 @@ class _Unit:
     ids: dict[int, int] = field(default_factory=dict)
     # The locked accounts' names, for the trade events (the house's is ``HOUSE_NAME``).
     names: dict[int, str] = field(default_factory=dict)
+    # The accounts whose balances were loaded (the others' wallets hold differences only).
+    loaded: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.venue.wallets[HOUSE] = Wallet(cash=matching.ZERO)
@@ -262,6 +266,7 @@ class _Unit:
         wanted = sorted(set(accounts) - {self.house_id})
         locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=wanted).order_by("pk")}
         full = set(balances_of)
+        self.loaded |= full
         positions = {
             p.account_id: p
             for p in Position.objects.select_for_update().filter(account_id__in=full, symbol=self.symbol)
@@ -404,7 +409,13 @@ class _Unit:
             if pk is not None and self.wallets_before[pk] != _balances(wallet, self.symbol)
         ]
         if balance_events and moved:
-            publish_balances(moved)
+            # The accounts whose balances were loaded are known as they now stand.
+            known = {
+                pk: (self.venue.wallets[pk].cash, self.venue.wallets[pk].reserved_cash)
+                for pk in moved
+                if pk in self.loaded
+            }
+            publish_balances(moved, known=known)
 
     def _save_balances(self) -> None:
         # The house last: every order's transaction touches its rows.
@@ -435,17 +446,30 @@ class _Unit:
                     )
 
 
-def publish_balances(accounts: Iterable[int]) -> None:
-    """Each account's ``balance`` event as this transaction leaves it, and a point of its history."""
+def publish_balances(
+    accounts: Iterable[int], *, known: dict[int, tuple[Decimal, Decimal]] | None = None, point: bool = False
+) -> None:
+    """Each account's ``balance`` event as this transaction leaves it, and a point of its history.
+
+    ``known`` gives the cash and reserved cash of accounts the caller holds
+    up to date; the others are read. A history point is written at most every
+    ``EXCHANGE_HISTORY_INTERVAL`` seconds per account and process (always
+    with ``point``), so a busy bot's orders do not each write one.
+    """
     wanted = sorted(set(accounts))
-    balances = Account.objects.filter(pk__in=wanted).values_list("pk", "cash", "reserved_cash")
+    known = known or {}
+    unknown = [pk for pk in wanted if pk not in known]
+    balances = [(pk, *known[pk]) for pk in wanted if pk in known]
+    if unknown:
+        balances += list(Account.objects.filter(pk__in=unknown).values_list("pk", "cash", "reserved_cash"))
     held: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
     rows = Position.objects.filter(account_id__in=wanted).values_list(
         "account_id", "symbol", "quantity", "reserved"
     )
     for account_id, symbol, quantity, reserved in rows:
         held[account_id][symbol] = (quantity, reserved)
-    prices = dict(Price.objects.values_list("symbol", "price"))
+    due = [pk for pk in wanted if point or _history_due(pk)]
+    prices = dict(Price.objects.values_list("symbol", "price")) if due else {}
     points = []
     for pk, cash, reserved_cash in sorted(balances):
         units = {symbol: quantity for symbol, (quantity, _) in held[pk].items()}
@@ -458,9 +482,25 @@ def publish_balances(accounts: Iterable[int]) -> None:
                 reserved_units={symbol: reserved for symbol, (_, reserved) in held[pk].items()},
             ),
         )
-        worth = sum((prices.get(symbol, matching.ZERO) * n for symbol, n in units.items()), matching.ZERO)
-        points.append(EquityPoint(account_id=pk, cash=cash, equity=(cash + worth).quantize(matching.CENT)))
-    EquityPoint.objects.bulk_create(points)
+        if pk in due:
+            worth = sum((prices.get(symbol, matching.ZERO) * n for symbol, n in units.items()), matching.ZERO)
+            points.append(
+                EquityPoint(account_id=pk, cash=cash, equity=(cash + worth).quantize(matching.CENT))
+            )
+    if points:
+        EquityPoint.objects.bulk_create(points)
+
+
+# When this process last wrote each account's history point (monotonic seconds).
+_last_point: dict[int, float] = {}
+
+
+def _history_due(account_id: int) -> bool:
+    now = time.monotonic()
+    if now - _last_point.get(account_id, -math.inf) < settings.EXCHANGE_HISTORY_INTERVAL:
+        return False
+    _last_point[account_id] = now
+    return True
 
 
 def _balances(wallet: Wallet, symbol: str) -> tuple[Decimal, Decimal, int, int]:
@@ -736,7 +776,7 @@ def reset_account(*, account: Account) -> list[int]:
             cash=cash,
             units={symbol: -quantity for symbol, quantity in units.items()},
         )
-        publish_balances([locked.pk])
+        publish_balances([locked.pk], point=True)
     account.cash, account.reserved_cash = account.starting_cash, matching.ZERO
     logger.info(
         "%s was reset to %s (%d open orders canceled)", account.name, account.starting_cash, len(canceled)

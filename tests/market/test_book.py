@@ -324,7 +324,8 @@ def test_a_reset_cancels_open_orders_and_restores_the_starting_cash_with_the_aud
     assert events[-2:] == ["order", "balance"]
 
 
-def test_the_history_has_a_point_after_each_change_of_the_balances(market: None) -> None:
+def test_the_history_has_a_point_after_each_change_of_the_balances(market: None, settings: Any) -> None:
+    settings.EXCHANGE_HISTORY_INTERVAL = 0
     alice = Trader("alice")
     alice.place(symbol="META", side="buy", quantity=2)
     alice.place(symbol="META", side="sell", quantity=1)
@@ -332,3 +333,11 @@ def test_the_history_has_a_point_after_each_change_of_the_balances(market: None)
     assert [p["cash"] for p in points] == ["99000.00", "99500.00"]
     assert [p["equity"] for p in points] == ["100000.00", "100000.00"]
     assert alice.get("/api/accounts/me/history?limit=1").json()["points"][0]["cash"] == "99500.00"
+
+
+def test_the_history_keeps_at_most_one_point_per_interval(market: None, settings: Any) -> None:
+    settings.EXCHANGE_HISTORY_INTERVAL = 3600
+    alice = Trader("alice")
+    for _ in range(3):
+        alice.place(symbol="META", side="buy", quantity=1)
+    assert len(alice.get("/api/accounts/me/history").json()["points"]) == 1
