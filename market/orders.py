@@ -203,8 +203,10 @@ class _Unit:
     ids: dict[int, int] = field(default_factory=dict)
     # The locked accounts' names, for the trade events (the house's is ``HOUSE_NAME``).
     names: dict[int, str] = field(default_factory=dict)
-    # The accounts whose balances were loaded (the others' wallets hold differences only).
+    # The accounts whose balances were loaded and locked.
     loaded: set[int] = field(default_factory=set)
+    # Whether each loaded account had a position row in this asset.
+    had_position: dict[int, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.venue.wallets[HOUSE] = Wallet(cash=matching.ZERO)
@@ -255,40 +257,33 @@ class _Unit:
                 book.stops.append(row.pk)
         self.venue._next_id = max([*self.rows, self.venue._next_id - 1]) + 1
 
-    def lock_accounts(
-        self, accounts: Iterable[int], *, balances_of: Iterable[int] = ()
-    ) -> dict[int, Account]:
-        """Lock these accounts in id order; load the balances of ``balances_of`` (others start at zero).
+    def lock_accounts(self, accounts: Iterable[int]) -> dict[int, Account]:
+        """Lock these accounts (not the house) in id order, with their positions here, into the venue.
 
-        Makers need no balances to be decided on (their reservations cover
-        them); their changes are written as differences.
+        Their new balances are written as exact values (``_save_balances``),
+        which is why every account the change may touch is read here.
         """
         wanted = sorted(set(accounts) - {self.house_id})
         locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=wanted).order_by("pk")}
-        full = set(balances_of)
-        self.loaded |= full
+        self.loaded |= set(wanted)
         positions = {
             p.account_id: p
-            for p in Position.objects.select_for_update().filter(account_id__in=full, symbol=self.symbol)
+            for p in Position.objects.select_for_update().filter(account_id__in=wanted, symbol=self.symbol)
         }
         for pk in wanted:
             account = locked[pk]
             self.names[pk] = account.name
-            if pk in full:
-                position = positions.get(pk)
-                units = position.quantity if position else 0
-                reserved = position.reserved if position else 0
-                wallet = Wallet(
-                    cash=account.cash,
-                    reserved_cash=account.reserved_cash,
-                    units={self.symbol: units},
-                    reserved_units={self.symbol: reserved},
-                )
-                self.wallets_before[pk] = (account.cash, account.reserved_cash, units, reserved)
-            else:
-                wallet = Wallet(cash=matching.ZERO)
-                self.wallets_before[pk] = (matching.ZERO, matching.ZERO, 0, 0)
-            self.venue.wallets[pk] = wallet
+            position = positions.get(pk)
+            self.had_position[pk] = position is not None
+            units = position.quantity if position else 0
+            reserved = position.reserved if position else 0
+            self.venue.wallets[pk] = Wallet(
+                cash=account.cash,
+                reserved_cash=account.reserved_cash,
+                units={self.symbol: units},
+                reserved_units={self.symbol: reserved},
+            )
+            self.wallets_before[pk] = (account.cash, account.reserved_cash, units, reserved)
         return locked
 
     def save(self, *, balance_events: bool = True) -> list[Trade]:
@@ -418,32 +413,44 @@ class _Unit:
             publish_balances(moved, known=known)
 
     def _save_balances(self) -> None:
-        # The house last: every order's transaction touches its rows.
-        accounts: list[int | None] = [*sorted(pk for pk in self.venue.wallets if pk is not None), HOUSE]
-        for venue_pk in accounts:
-            wallet = self.venue.wallets[venue_pk]
-            cash0, reserved0, units0, reserved_units0 = self.wallets_before[venue_pk]
-            cash = wallet.cash - cash0
-            reserved = wallet.reserved_cash - reserved0
-            units = wallet.units.get(self.symbol, 0) - units0
-            reserved_units = wallet.reserved_units.get(self.symbol, 0) - reserved_units0
-            pk = self.account_of(venue_pk)
-            if cash or reserved:
-                Account.objects.filter(pk=pk).update(
-                    cash=F("cash") + cash, reserved_cash=F("reserved_cash") + reserved
-                )
-            if units or reserved_units:
-                moved = Position.objects.filter(account_id=pk, symbol=self.symbol).update(
-                    quantity=F("quantity") + units, reserved=F("reserved") + reserved_units
-                )
-                if not moved:
-                    Position.objects.create(
-                        account_id=pk,
-                        symbol=self.symbol,
-                        quantity=units,
-                        reserved=reserved_units,
-                        is_house=venue_pk is HOUSE,
-                    )
+        """Accounts get their new balances as exact values; the house, last, by differences.
+
+        Exact values because SQLite keeps decimal columns as floating point:
+        adding differences there drifts (0.10 + 0.70 - 0.70 - 0.10 is not 0),
+        and a reservation a hair below zero breaks its check constraint. The
+        house's rows are touched by every order, so they are updated last and
+        relatively, to be held locked only until the commit that follows; the
+        house has no constraint to break, and every read quantizes to cents.
+        """
+        for pk in sorted(pk for pk in self.venue.wallets if pk is not None):
+            wallet = self.venue.wallets[pk]
+            before = self.wallets_before[pk]
+            after = _balances(wallet, self.symbol)
+            if after[:2] != before[:2]:
+                Account.objects.filter(pk=pk).update(cash=wallet.cash, reserved_cash=wallet.reserved_cash)
+            if after[2:] != before[2:]:
+                self._save_position(pk, after[2], after[3], exists=self.had_position[pk], is_house=False)
+        house = self.venue.wallets[HOUSE]
+        cash0, _, units0, _ = self.wallets_before[HOUSE]
+        cash, units = house.cash - cash0, house.units.get(self.symbol, 0) - units0
+        if cash:
+            Account.objects.filter(pk=self.house_id).update(cash=F("cash") + cash)
+        if units:
+            moved = Position.objects.filter(account_id=self.house_id, symbol=self.symbol).update(
+                quantity=F("quantity") + units
+            )
+            if not moved:
+                self._save_position(self.house_id, units, 0, exists=False, is_house=True)
+
+    def _save_position(self, pk: int, units: int, reserved: int, *, exists: bool, is_house: bool) -> None:
+        if exists:
+            Position.objects.filter(account_id=pk, symbol=self.symbol).update(
+                quantity=units, reserved=reserved
+            )
+        else:
+            Position.objects.create(
+                account_id=pk, symbol=self.symbol, quantity=units, reserved=reserved, is_house=is_house
+            )
 
 
 def publish_balances(
@@ -669,7 +676,7 @@ def _place(account: Account, request: OrderRequest, key: str | None, fingerprint
             account=account, status__in=matching.LIVE_STATUSES
         ).count()
     makers = {row.account_id for row in opposite}
-    unit.lock_accounts({account.pk, *makers}, balances_of=[account.pk])
+    unit.lock_accounts({account.pk, *makers})
     order = venue.place(
         account=account.pk,
         symbol=symbol,
@@ -792,7 +799,7 @@ def _cancel(
     if strict and not rows:
         raise OrderNotFound("no such order of this account")
     unit.load_orders(rows)
-    unit.lock_accounts({account.pk}, balances_of=[account.pk])
+    unit.lock_accounts({account.pk})
     done = []
     for row in rows:
         if strict or unit.venue.orders[row.pk].is_live:
@@ -853,7 +860,7 @@ def on_tick(*, book_row: Book, price: Decimal, seq: int, ts: datetime) -> None:
         unit = _Unit(symbol=symbol, book_row=book_row, house_id=_house_of(book_row))
         unit.load_orders([*rows, *stops])
         owners = {row.account_id for row in (*rows, *stops)}
-        unit.lock_accounts(owners, balances_of={row.account_id for row in stops})
+        unit.lock_accounts(owners)
         unit.venue.tick(symbol, price)
         unit.save()
         quote = unit.venue.book(symbol).quote or quote

@@ -62,7 +62,15 @@ def record_price(*, tick: Tick, cursor: str | None) -> bool:
         )
         PricePoint.objects.create(symbol=tick.symbol, price=tick.price, seq=tick.seq, ts=tick.ts)
         publish_price(tick.to_json())
-        on_tick(book_row=book, price=tick.price, seq=tick.seq, ts=tick.ts)
+        try:
+            with transaction.atomic():
+                on_tick(book_row=book, price=tick.price, seq=tick.seq, ts=tick.ts)
+        except IntegrityError:
+            # A broken invariant of the book must not freeze the asset's prices (the feed
+            # would retry this tick for ever): the price is recorded, the book skips the tick.
+            logger.exception(
+                "%s: the book could not take tick %d; its price is recorded", tick.symbol, tick.seq
+            )
     return True
 
 

@@ -341,3 +341,17 @@ def test_the_history_keeps_at_most_one_point_per_interval(market: None, settings
     for _ in range(3):
         alice.place(symbol="META", side="buy", quantity=1)
     assert len(alice.get("/api/accounts/me/history").json()["points"]) == 1
+
+
+def test_reservations_stay_exact_through_fills_of_awkward_prices(market: None) -> None:
+    # SQLite keeps decimal columns as floating point: 0.10 + 0.70 - 0.70 - 0.10 is not 0 there, so
+    # balances are written as exact values, never as differences added in the database.
+    tick("BTC", "1.00")
+    alice = Trader("alice")
+    alice.place(symbol="BTC", side="buy", quantity=1, type="limit", limit_price="0.10")
+    alice.place(symbol="BTC", side="buy", quantity=1, type="limit", limit_price="0.70")
+    tick("BTC", "0.60")
+    tick("BTC", "0.05")
+    me = alice.me()
+    assert (me["cash"], me["available_cash"], me["positions"]) == ("99999.20", "99999.20", {"BTC": 2})
+    assert audit_ledger() == []
