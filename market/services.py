@@ -118,7 +118,17 @@ def issue_token(*, name: str, cash: Decimal | None = None) -> str:
     Only the token's hash is stored, and the previous token of that account
     stops working at once (rotation). ``cash`` applies only when the account is new.
     """
-    account = open_account(name=name, cash=cash)
+    return rotate_token(account=open_account(name=name, cash=cash))
+
+
+def rotate_token(*, account: Account) -> str:
+    """A new API token for this very account (a person's, say); returns the plaintext once.
+
+    Found by the account itself, never by name, so a person's token can only
+    be their own account's. The previous token stops working at once.
+    """
+    if account.is_house:
+        raise ValueError("the house has no API token")
     token = secrets.token_urlsafe(32)
     Account.objects.filter(pk=account.pk).update(token_hash=hash_token(token), token_issued_at=timezone.now())
     return token
