@@ -35,7 +35,7 @@ from market.responses import (
     rejection_response,
     validation_error_response,
 )
-from market.wire import AccountOut, LevelOut, MyAccountOut, OrderOut, PriceOut, TradeOut
+from market.wire import AccountOut, EquityPointOut, LevelOut, MyAccountOut, OrderOut, PriceOut, TradeOut
 from sources.catalog import symbols as all_symbols
 from web.errors import database_error_response, error_response
 
@@ -325,7 +325,7 @@ def cancel_all_orders(request: HttpRequest, query: Query[CancelAllQuery]) -> dic
 @api.get(
     "/orders/{order_id}",
     auth=token_auth,
-    response={200: OrderOut, 401: ErrorOut, 404: ErrorOut},
+    response={200: OrderOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
     tags=["trading"],
     summary="One of the caller's orders",
 )
@@ -386,6 +386,43 @@ def accounts(request: HttpRequest) -> dict[str, Any]:
 )
 def my_account(request: HttpRequest) -> dict[str, Any]:
     return selectors.account_json(request.auth)  # type: ignore[attr-defined]
+
+
+class HistoryPointsOut(Schema):
+    points: list[EquityPointOut]
+
+
+class AccountHistoryQuery(Schema):
+    limit: int = Field(500, ge=1, le=5000)
+
+
+@api.get(
+    "/accounts/me/history",
+    auth=token_auth,
+    response={200: HistoryPointsOut, 401: ErrorOut},
+    tags=["trading"],
+    summary="The caller's cash and equity after each change of its balances, oldest first",
+)
+def my_history(request: HttpRequest, query: Query[AccountHistoryQuery]) -> dict[str, Any]:
+    return selectors.account_history(account=request.auth, limit=query.limit)  # type: ignore[attr-defined]
+
+
+@api.post(
+    "/accounts/me/reset",
+    auth=token_auth,
+    throttle=[OrderRateThrottle()],
+    response={200: MyAccountOut, **ORDER_ERRORS},
+    tags=["trading"],
+    summary="Back to the starting cash with no positions; open orders are canceled",
+    description=(
+        "Each canceled order sends its `order` event on the private stream, then one `balance` event. "
+        "Recorded as a ledger entry (not a trade, not on the tape): the audit still explains every balance."
+    ),
+)
+def reset_my_account(request: HttpRequest) -> dict[str, Any]:
+    account: Account = request.auth  # type: ignore[attr-defined]
+    orders.reset_account(account=account)
+    return selectors.account_json(account)
 
 
 def known_order_symbol(symbol: str) -> str:

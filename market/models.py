@@ -294,3 +294,38 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.key}"
+
+
+class LedgerEntry(models.Model):
+    """A balance change that is not a trade (an account's reset), so the audit still explains every balance.
+
+    ``cash`` and ``units`` are what the account received (the house gave the
+    opposite). Append-only, like trades.
+    """
+
+    RESET = "reset"
+    KIND_CHOICES = [(RESET, "reset")]
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger_entries")
+    kind = models.CharField(max_length=16, choices=KIND_CHOICES)
+    cash = models.DecimalField(max_digits=20, decimal_places=2)
+    units = models.JSONField(default=dict, help_text="units received per symbol")
+    ts = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.kind} {self.cash} {self.units}"
+
+
+class EquityPoint(models.Model):
+    """An account's cash and equity at one moment, for its history chart; trimmed per account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="equity_points")
+    ts = models.DateTimeField(default=timezone.now)
+    cash = models.DecimalField(max_digits=20, decimal_places=2)
+    equity = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "-id"], name="equity_by_account")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.equity} at {self.ts}"

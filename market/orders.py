@@ -43,7 +43,17 @@ from market.events import publish_balance, publish_book, publish_order, publish_
 from market.fills import MAX_ORDER_QUANTITY
 from market.house import HOUSE_NAME, house_account
 from market.matching import BUY, LIMIT, MARKET, SELL, STOP, STOP_LIMIT, Fees, Quote, Resting
-from market.models import Account, Book, IdempotencyKey, Order, Position, Price, Trade
+from market.models import (
+    Account,
+    Book,
+    EquityPoint,
+    IdempotencyKey,
+    LedgerEntry,
+    Order,
+    Position,
+    Price,
+    Trade,
+)
 from market.transactions import sqlite_writer
 from market.venue import HOUSE, Venue, Wallet
 from market.venue import Order as VenueOrder
@@ -275,8 +285,12 @@ class _Unit:
             self.venue.wallets[pk] = wallet
         return locked
 
-    def save(self) -> list[Trade]:
-        """Write back every change the venue made; returns the new trades (their events stored)."""
+    def save(self, *, balance_events: bool = True) -> list[Trade]:
+        """Write back every change the venue made; returns the new trades (their events stored).
+
+        ``balance_events=False`` leaves the ``balance`` events to the caller
+        (a reset sends one after all its cancels).
+        """
         now = timezone.now()
         venue = self.venue
         ids: dict[int, int] = {}
@@ -362,10 +376,12 @@ class _Unit:
         if trades:
             transaction.on_commit(lambda: _log_trades(trades))
         self.ids = ids
-        self._publish_private(changed, trades, names)
+        self._publish_private(changed, trades, names, balance_events=balance_events)
         return trades
 
-    def _publish_private(self, changed: list[Order], trades: list[Trade], names: dict[int, str]) -> None:
+    def _publish_private(
+        self, changed: list[Order], trades: list[Trade], names: dict[int, str], *, balance_events: bool
+    ) -> None:
         """Each changed order's ``order`` event, then each changed account's ``balance`` event."""
         if not changed:
             return
@@ -384,24 +400,10 @@ class _Unit:
         moved = [
             pk
             for pk, wallet in self.venue.wallets.items()
-            if pk is not HOUSE and self.wallets_before[pk] != _balances(wallet, self.symbol)
+            if pk is not None and self.wallets_before[pk] != _balances(wallet, self.symbol)
         ]
-        balances = Account.objects.filter(pk__in=moved).values_list("pk", "cash", "reserved_cash")
-        held: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-        for account_id, symbol, quantity, reserved in Position.objects.filter(
-            account_id__in=moved
-        ).values_list("account_id", "symbol", "quantity", "reserved"):
-            held[account_id][symbol] = (quantity, reserved)
-        for pk, cash, reserved_cash in sorted(balances):
-            publish_balance(
-                pk,
-                balance_json(
-                    cash=cash,
-                    reserved_cash=reserved_cash,
-                    positions={symbol: units for symbol, (units, _) in held[pk].items()},
-                    reserved_units={symbol: reserved for symbol, (_, reserved) in held[pk].items()},
-                ),
-            )
+        if balance_events and moved:
+            publish_balances(moved)
 
     def _save_balances(self) -> None:
         # The house last: every order's transaction touches its rows.
@@ -430,6 +432,34 @@ class _Unit:
                         reserved=reserved_units,
                         is_house=venue_pk is HOUSE,
                     )
+
+
+def publish_balances(accounts: Iterable[int]) -> None:
+    """Each account's ``balance`` event as this transaction leaves it, and a point of its history."""
+    wanted = sorted(set(accounts))
+    balances = Account.objects.filter(pk__in=wanted).values_list("pk", "cash", "reserved_cash")
+    held: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    rows = Position.objects.filter(account_id__in=wanted).values_list(
+        "account_id", "symbol", "quantity", "reserved"
+    )
+    for account_id, symbol, quantity, reserved in rows:
+        held[account_id][symbol] = (quantity, reserved)
+    prices = dict(Price.objects.values_list("symbol", "price"))
+    points = []
+    for pk, cash, reserved_cash in sorted(balances):
+        units = {symbol: quantity for symbol, (quantity, _) in held[pk].items()}
+        publish_balance(
+            pk,
+            balance_json(
+                cash=cash,
+                reserved_cash=reserved_cash,
+                positions=units,
+                reserved_units={symbol: reserved for symbol, (_, reserved) in held[pk].items()},
+            ),
+        )
+        worth = sum((prices.get(symbol, matching.ZERO) * n for symbol, n in units.items()), matching.ZERO)
+        points.append(EquityPoint(account_id=pk, cash=cash, equity=(cash + worth).quantize(matching.CENT)))
+    EquityPoint.objects.bulk_create(points)
 
 
 def _balances(wallet: Wallet, symbol: str) -> tuple[Decimal, Decimal, int, int]:
@@ -663,7 +693,57 @@ def cancel_all(*, account: Account, symbol: str | None = None) -> list[int]:
     return canceled
 
 
-def _cancel(account: Account, book_row: Book, orders: Any, *, strict: bool) -> list[Order]:
+def reset_account(*, account: Account) -> list[int]:
+    """Back to the starting cash with no positions: open orders canceled, the difference to the house.
+
+    Each canceled order sends its ``order`` event, then one ``balance``
+    event follows. The change is a ``LedgerEntry`` (not a trade, not on the
+    tape), so the audit still explains every balance. Returns the canceled ids.
+    """
+    if account.is_house:
+        raise ValueError("the house is not reset")
+    canceled: list[int] = []
+    with sqlite_writer(), transaction.atomic():
+        books = [lock_book(symbol) for symbol in sorted(all_symbols())]
+        for book_row in books:
+            live = Order.objects.filter(
+                account=account, symbol=book_row.symbol, status__in=matching.LIVE_STATUSES
+            )
+            canceled.extend(
+                row.pk for row in _cancel(account, book_row, live, strict=False, balance_events=False)
+            )
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        house = house_account()
+        units = dict(
+            Position.objects.filter(account=locked).exclude(quantity=0).values_list("symbol", "quantity")
+        )
+        cash = locked.starting_cash - locked.cash
+        Account.objects.filter(pk=locked.pk).update(cash=locked.starting_cash)
+        Position.objects.filter(account=locked).update(quantity=0)
+        for symbol, quantity in sorted(units.items()):
+            moved = Position.objects.filter(account=house, symbol=symbol).update(
+                quantity=F("quantity") + quantity
+            )
+            if not moved:
+                Position.objects.create(account=house, symbol=symbol, quantity=quantity, is_house=True)
+        Account.objects.filter(pk=house.pk).update(cash=F("cash") - cash)
+        LedgerEntry.objects.create(
+            account=locked,
+            kind=LedgerEntry.RESET,
+            cash=cash,
+            units={symbol: -quantity for symbol, quantity in units.items()},
+        )
+        publish_balances([locked.pk])
+    account.cash, account.reserved_cash = account.starting_cash, matching.ZERO
+    logger.info(
+        "%s was reset to %s (%d open orders canceled)", account.name, account.starting_cash, len(canceled)
+    )
+    return canceled
+
+
+def _cancel(
+    account: Account, book_row: Book, orders: Any, *, strict: bool, balance_events: bool = True
+) -> list[Order]:
     unit = _Unit(symbol=book_row.symbol, book_row=book_row, house_id=house_account().pk)
     rows = list(orders.select_for_update().filter(account=account).order_by("id"))
     if strict and not rows:
@@ -677,7 +757,7 @@ def _cancel(account: Account, book_row: Book, orders: Any, *, strict: bool) -> l
         else:
             continue
         done.append(row)
-    unit.save()
+    unit.save(balance_events=balance_events)
     return done
 
 

@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 
 from market import matching, wire
 from market.events import account_cursor, stream_cursor
-from market.models import Account, Book, Order, Position, Price, PricePoint, Trade
+from market.models import Account, Book, EquityPoint, LedgerEntry, Order, Position, Price, PricePoint, Trade
 from sources.catalog import symbols as all_symbols
 
 
@@ -186,7 +186,8 @@ def audit_ledger() -> list[str]:
     """Recompute every balance from the trade history; returns the discrepancies (empty: the books are whole).
 
     Each account's cash is its starting cash plus its sales minus its
-    purchases and fees, each position its bought minus its sold units; the
+    purchases and fees (and what resets gave or took, ``LedgerEntry``), each
+    position its bought minus its sold units; the
     house issued the starting cash and received the fees, so over all accounts
     cash and every asset sum to zero. Reservations must be exactly what the
     open orders hold: a resting buy its limit price and maker fee per unit, a
@@ -209,6 +210,14 @@ def audit_ledger() -> list[str]:
             expected_cash[house_id] += buyer_fee + seller_fee
         expected_units[(buyer, symbol)] += quantity
         expected_units[(seller, symbol)] -= quantity
+    for account_id, cash, units in LedgerEntry.objects.values_list("account_id", "cash", "units").iterator():
+        expected_cash[account_id] += cash
+        if house_id is not None:
+            expected_cash[house_id] -= cash
+        for symbol, quantity in units.items():
+            expected_units[(account_id, symbol)] += quantity
+            if house_id is not None:
+                expected_units[(house_id, symbol)] -= quantity
 
     expected_reserved: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
     expected_reserved_units: dict[tuple[int, str], int] = defaultdict(int)
@@ -259,3 +268,14 @@ def audit_ledger() -> list[str]:
         f"{symbol} over all accounts sums to {total}, not 0" for symbol, total in totals.items() if total
     )
     return problems
+
+
+def account_history(*, account: Account, limit: int = 500) -> dict[str, Any]:
+    """The account's cash and equity after each change of its balances, oldest first."""
+    rows = list(
+        EquityPoint.objects.filter(account=account)
+        .order_by("-id")
+        .values_list("ts", "cash", "equity")[:limit]
+    )
+    rows.reverse()
+    return {"points": [wire.equity_point_json(ts=ts, cash=cash, equity=equity) for ts, cash, equity in rows]}

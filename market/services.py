@@ -21,7 +21,7 @@ from django.utils import timezone
 from market.events import publish_price
 from market.fills import CENT
 from market.house import HOUSE_NAME, house_account
-from market.models import Account, Price, PricePoint
+from market.models import Account, EquityPoint, Price, PricePoint
 from market.orders import lock_book, on_tick
 from sources.ticks import Tick
 
@@ -65,11 +65,17 @@ def record_price(*, tick: Tick, cursor: str | None) -> bool:
 
 
 def trim_history(*, keep: int) -> int:
-    """Keep the newest ``keep`` price points per asset; returns how many went."""
+    """Keep the newest ``keep`` price points per asset and history points per account; returns the removed."""
     removed = 0
     for symbol, newest in PricePoint.objects.values_list("symbol").annotate(newest=Max("seq")):
         count, _ = PricePoint.objects.filter(symbol=symbol, seq__lte=newest - keep).delete()
         removed += count
+    for account_id in EquityPoint.objects.values_list("account_id", flat=True).distinct():
+        kept = EquityPoint.objects.filter(account_id=account_id).order_by("-id").values_list("id", flat=True)
+        cutoff = list(kept[keep : keep + 1])
+        if cutoff:
+            count, _ = EquityPoint.objects.filter(account_id=account_id, id__lte=cutoff[0]).delete()
+            removed += count
     return removed
 
 

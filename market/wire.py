@@ -8,6 +8,7 @@ cannot drift apart: a field the model does not define is refused.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -88,6 +89,16 @@ class BalanceOut(BaseModel):
     available_cash: str
     positions: dict[str, int]
     available_positions: dict[str, int]
+
+
+class EquityPointOut(BaseModel):
+    """One point of an account's history (``/api/accounts/me/history``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ts: str
+    cash: str
+    equity: str
 
 
 class LevelOut(BaseModel):
@@ -232,3 +243,7 @@ def balance_json(
         positions=held,
         available_positions={symbol: held[symbol] - reserved_units.get(symbol, 0) for symbol in held},
     ).model_dump()
+
+
+def equity_point_json(*, ts: datetime, cash: Decimal, equity: Decimal) -> dict[str, object]:
+    return EquityPointOut(ts=format_ts(ts), cash=format_money(cash), equity=format_money(equity)).model_dump()

@@ -299,3 +299,36 @@ def test_orders_of_one_account_stay_private(market: None) -> None:
     assert bob.get("/api/orders").json()["orders"] == []
     assert Client().get("/api/orders").status_code == 401
     assert Order.objects.count() == 1
+
+
+def test_a_reset_cancels_open_orders_and_restores_the_starting_cash_with_the_audit_whole(
+    market: None,
+) -> None:
+    alice = Trader("alice")
+    alice.place(symbol="META", side="buy", quantity=3)
+    resting = alice.place(symbol="BTC", side="buy", quantity=1, type="limit", limit_price="50.00")
+    tick("META", "520.00")
+    response = alice.client.post("/api/accounts/me/reset", headers=alice.headers)
+    assert response.status_code == 200, response.content
+    me = response.json()
+    assert (me["cash"], me["available_cash"], me["positions"]) == ("100000.00", "100000.00", {})
+    assert alice.get(f"/api/orders/{resting['id']}").json()["status"] == "canceled"
+    assert (
+        Client().get("/api/trades?account=alice").json()["trades"][0]["buyer"] == "alice"
+    )  # not on the tape
+    assert len(Client().get("/api/trades?account=alice").json()["trades"]) == 1
+    assert audit_ledger() == []
+    total = sum(Account.objects.values_list("cash", flat=True), Decimal(0))
+    assert total == 0
+    events = [e.type for e in stored_events(channel=f"account-{alice.account.pk}", event_type=None)]
+    assert events[-2:] == ["order", "balance"]
+
+
+def test_the_history_has_a_point_after_each_change_of_the_balances(market: None) -> None:
+    alice = Trader("alice")
+    alice.place(symbol="META", side="buy", quantity=2)
+    alice.place(symbol="META", side="sell", quantity=1)
+    points = alice.get("/api/accounts/me/history?limit=10").json()["points"]
+    assert [p["cash"] for p in points] == ["99000.00", "99500.00"]
+    assert [p["equity"] for p in points] == ["100000.00", "100000.00"]
+    assert alice.get("/api/accounts/me/history?limit=1").json()["points"][0]["cash"] == "99500.00"
