@@ -223,8 +223,7 @@ def history(request: HttpRequest) -> JsonResponse:
         return error_response(
             400, "invalid_request", f"limit must be a whole number from 1 to {EQUITY_LIMIT}."
         )
-    # The selector of GET /api/accounts/me/history, in market/selectors.py.
-    return JsonResponse(selectors.account_history(account=mine, limit=int(raw)))  # type: ignore[attr-defined]
+    return JsonResponse(selectors.account_history(account=mine, limit=int(raw)))
 
 
 @require_POST
