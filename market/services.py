@@ -137,7 +137,17 @@ def issue_token(*, name: str, cash: Decimal | None = None, replace: bool = True)
     account (one with a dashboard user) never gets a token here:
     ``PersonsAccount``. ``cash`` applies only when the account is new.
     """
-    account = open_account(name=name, cash=cash)
+    return rotate_token(account=open_account(name=name, cash=cash))
+
+
+def rotate_token(*, account: Account) -> str:
+    """A new API token for this very account (a person's, say); returns the plaintext once.
+
+    Found by the account itself, never by name, so a person's token can only
+    be their own account's. The previous token stops working at once.
+    """
+    if account.is_house:
+        raise ValueError("the house has no API token")
     token = secrets.token_urlsafe(32)
     # One conditional update: two processes provisioning at once cannot both win.
     target = Account.objects.filter(pk=account.pk, user=None)

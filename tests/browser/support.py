@@ -26,7 +26,9 @@ VIEWPORT = {"width": 1280, "height": 800}
 REFUSED_ORDER = re.compile(
     r"^Failed to load resource: the server responded with a status of 4\d\d .*/trade/\)$"
 )
-BROKEN_STREAM = re.compile(r"^Failed to load resource: net::ERR_[A-Z_]+ \(.*/market/stream/.*\)$")
+BROKEN_STREAM = re.compile(
+    r"^Failed to load resource: net::ERR_[A-Z_]+ \(.*/(market/stream|api/accounts/me/stream)/.*\)$"
+)
 
 
 class ConsoleErrors:
@@ -53,5 +55,5 @@ class ConsoleErrors:
         self.refusals_expected += 1
 
     def expect_broken_streams(self) -> None:
-        """The test stops the server: the market stream's connection breaks, maybe more than once."""
+        """The test stops the server: the market and private streams break, maybe more than once."""
         self.broken_streams_expected = True

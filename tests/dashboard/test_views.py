@@ -73,6 +73,7 @@ def test_the_dashboard_renders_a_chart_per_asset_for_anyone(client: Client) -> N
     assert config["account"] is None
     assert [asset["symbol"] for asset in config["assets"]] == list(PRICES)
     assert config["urls"] == {"api": "/api/", "stream": "/market/stream/", "trade": "/trade/"}
+    assert config["hasToken"] is False
 
 
 def test_a_logged_in_person_sees_the_order_form_for_their_own_account(logged_in: Client) -> None:

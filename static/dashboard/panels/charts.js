@@ -1,21 +1,33 @@
 /*
  * The chart panel of one asset: its price history drawn with lightweight-charts
  * (`window.LightweightCharts`, the library's standalone build, loaded by the
- * page before the modules), a marker per trade with a tooltip naming who
+ * page before the modules), markers for the trades with a tooltip naming who
  * traded, and the quote in the panel's header.
+ *
+ * A trade between two accounts gets a marker for each side (the buyer's
+ * arrow up, the seller's down); a trade with the house only its account's.
+ * When markers pile up they are clustered: the trades of one side within a
+ * few bars (more bars the wider the visible window) share one marker with
+ * their count, and single markers lose their labels once many are visible.
  *
  * The chart keeps the asset's recent prices; the rest of the page reads the
  * latest one from here.
  */
 
 import { clockFormat, colorFor, element, money, seconds, signedMoney, signedPercent, trend, whole } from "../format.js";
+import { HOUSE } from "./tape.js";
 
 const UP = "#0ecb81";
 const DOWN = "#f6465d";
 const TEXT = "#848e9c";
 const GRID = "rgba(43, 49, 57, 0.55)";
 const BORDER = "#2b3139";
-const MARKERS_KEPT = 300;
+const LEGS_KEPT = 600;
+// At most this many marker columns across the visible window; beyond, neighbours cluster.
+const CLUSTER_COLUMNS = 48;
+// Above this many markers in view, single markers drop their "B2" labels.
+const LABELLED_MAX = 24;
+const MIXED = "#b7bdc6";
 const POINTS_KEPT = 4000;
 const VISIBLE_TICKS = 240;
 
@@ -62,11 +74,26 @@ export class AssetChart {
     this.series = this.chart.addSeries(LWC.AreaSeries, {
       lineWidth: 2,
       priceFormat: { type: "price", precision: 2, minMove: 0.01 },
-      priceLineStyle: LWC.LineStyle.Dotted,
+      // The series' own last-value label shows the last *visible* point, which
+      // differs from the latest price as soon as the chart is scrolled back:
+      // the axis labels the latest price with a price line instead, set with
+      // the header in renderQuote(), so both always read the same.
+      lastValueVisible: false,
+      priceLineVisible: false,
+    });
+    this.latestLine = this.series.createPriceLine({
+      price: 0,
+      lineStyle: LWC.LineStyle.Dotted,
+      lineWidth: 1,
+      axisLabelVisible: false,
+      lineVisible: false,
     });
     this.markersApi = LWC.createSeriesMarkers(this.series, []);
     this.points = [];
+    // One leg per side of a trade an account took part in; markers are built from them.
+    this.legs = [];
     this.markers = [];
+    this.clusterBars = 1;
     this.colorTrend = null;
     this.priceEl = panel.querySelector(".price");
     this.changeEl = panel.querySelector(".change");
@@ -75,6 +102,16 @@ export class AssetChart {
     this.fitted = false;
     this.paintSeries("flat");
     this.chart.subscribeCrosshairMove((param) => this.showTooltip(param));
+    // Zooming changes how many bars a marker column spans.
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange((range) => this.rescaleClusters(range));
+  }
+
+  rescaleClusters(range) {
+    if (!range) return;
+    const bars = Math.max(1, Math.ceil((range.to - range.from) / CLUSTER_COLUMNS));
+    if (bars === this.clusterBars) return;
+    this.clusterBars = bars;
+    this.publishMarkers();
   }
 
   paintSeries(direction) {
@@ -85,8 +122,8 @@ export class AssetChart {
       lineColor: color,
       topColor: direction === "down" ? "rgba(246, 70, 93, 0.28)" : "rgba(14, 203, 129, 0.28)",
       bottomColor: "rgba(22, 26, 30, 0)",
-      priceLineColor: color,
     });
+    this.latestLine.applyOptions({ color });
   }
 
   lastPoint() {
@@ -163,43 +200,61 @@ export class AssetChart {
     return fallback;
   }
 
-  markerFor(trade) {
+  /** The sides of a trade that belong to accounts, each on the chart point it executed on. */
+  legsFor(trade) {
     const point = this.pointForTrade(trade);
-    if (!point) return null;
-    const buy = trade.side === "buy";
-    return {
-      id: String(trade.id),
-      time: point.time,
-      position: buy ? "belowBar" : "aboveBar",
-      shape: buy ? "arrowUp" : "arrowDown",
-      color: colorFor(trade.account),
-      text: `${buy ? "B" : "S"}${trade.quantity}`,
-      size: 1,
-      trade,
-    };
+    if (!point) return [];
+    const legs = [];
+    if (trade.buyer !== HOUSE) legs.push({ trade, point, side: "buy", account: trade.buyer });
+    if (trade.seller !== HOUSE) legs.push({ trade, point, side: "sell", account: trade.seller });
+    return legs;
   }
 
-  /** A new trade of this asset: its marker, if the chart has a point for it. */
+  /** A new trade of this asset: its markers, if the chart has a point for it. */
   addTrade(trade) {
-    const marker = this.markerFor(trade);
-    if (!marker) return;
-    this.markers.push(marker);
+    const legs = this.legsFor(trade);
+    if (!legs.length) return;
+    this.legs.push(...legs);
     this.publishMarkers();
   }
 
   rebuildMarkers() {
-    this.markers = [];
-    for (const trade of this.tradesOf(this.symbol)) {
-      const marker = this.markerFor(trade);
-      if (marker) this.markers.push(marker);
-    }
+    this.legs = this.tradesOf(this.symbol).flatMap((trade) => this.legsFor(trade));
     this.publishMarkers();
   }
 
+  /** Cluster the legs per side into columns of `clusterBars` ticks and hand them to the chart. */
   publishMarkers() {
-    this.markers.sort((a, b) => a.time - b.time || Number(a.id) - Number(b.id));
-    if (this.markers.length > MARKERS_KEPT) this.markers = this.markers.slice(-MARKERS_KEPT);
-    this.markersApi.setMarkers(this.markers.map(({ trade, ...marker }) => marker));
+    this.legs.sort((a, b) => a.point.seq - b.point.seq || a.trade.id - b.trade.id);
+    if (this.legs.length > LEGS_KEPT) this.legs = this.legs.slice(-LEGS_KEPT);
+    const columns = new Map();
+    for (const leg of this.legs) {
+      const key = `${leg.side}:${Math.floor(leg.point.seq / this.clusterBars)}`;
+      const column = columns.get(key);
+      if (column) column.push(leg);
+      else columns.set(key, [leg]);
+    }
+    const labelled = columns.size <= LABELLED_MAX;
+    this.markers = Array.from(columns.values(), (legs) => {
+      const last = legs[legs.length - 1];
+      const buy = last.side === "buy";
+      const accounts = new Set(legs.map((leg) => leg.account));
+      const quantity = legs.reduce((sum, leg) => sum + leg.trade.quantity, 0);
+      const single = legs.length === 1;
+      return {
+        id: `${last.side}-${last.trade.id}`,
+        time: last.point.time,
+        position: buy ? "belowBar" : "aboveBar",
+        shape: buy ? "arrowUp" : "arrowDown",
+        color: accounts.size === 1 ? colorFor(last.account) : MIXED,
+        text: single ? (labelled ? `${buy ? "B" : "S"}${quantity}` : "") : `${legs.length}\u00d7`,
+        size: single ? 1 : Math.min(2, 1 + Math.log10(legs.length)),
+        price: Number(last.trade.price),
+        legs,
+      };
+    });
+    this.markers.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : 1));
+    this.markersApi.setMarkers(this.markers.map(({ legs, price, ...marker }) => marker));
     this.panel.dataset.markers = String(this.markers.length);
   }
 
@@ -212,31 +267,32 @@ export class AssetChart {
     const scale = this.chart.timeScale();
     const near = this.markers.filter((marker) => {
       const x = scale.timeToCoordinate(marker.time);
-      const y = this.series.priceToCoordinate(Number(marker.trade.price));
+      const y = this.series.priceToCoordinate(marker.price);
       return x !== null && y !== null && Math.abs(x - param.point.x) <= 8 && Math.abs(y - param.point.y) <= 28;
     });
     if (!near.length) {
       tip.hidden = true;
       return;
     }
-    tip.replaceChildren(
-      ...near.slice(-4).map((marker) => {
-        const t = marker.trade;
-        const line = element("div", "tip-line");
-        const dot = element("span", "dot");
-        dot.style.background = marker.color;
-        line.append(
-          dot,
-          element("strong", "", t.account),
-          element("span", t.side === "buy" ? "up" : "down", t.side === "buy" ? " bought " : " sold "),
-          document.createTextNode(
-            `${whole(t.quantity)} ${t.symbol} @ ${money(Number(t.price))} ${t.side === "buy" ? "from" : "to"} ` +
-              (t.side === "buy" ? t.seller : t.buyer),
-          ),
-        );
-        return line;
-      }),
-    );
+    const legs = near.flatMap((marker) => marker.legs);
+    const shown = legs.slice(-4).map((leg) => {
+      const t = leg.trade;
+      const buy = leg.side === "buy";
+      const line = element("div", "tip-line");
+      const dot = element("span", "dot");
+      dot.style.background = colorFor(leg.account);
+      line.append(
+        dot,
+        element("strong", "", leg.account),
+        element("span", buy ? "up" : "down", buy ? " bought " : " sold "),
+        document.createTextNode(
+          `${whole(t.quantity)} ${t.symbol} @ ${money(Number(t.price))} ${buy ? "from" : "to"} ${buy ? t.seller : t.buyer}`,
+        ),
+      );
+      return line;
+    });
+    if (legs.length > shown.length) shown.unshift(element("div", "tip-line muted", `and ${legs.length - shown.length} more`));
+    tip.replaceChildren(...shown);
     tip.hidden = false;
     const width = this.panel.clientWidth;
     const left = Math.min(param.point.x + 14, width - tip.offsetWidth - 8);
@@ -253,6 +309,7 @@ export class AssetChart {
     const change = last.value - first.value;
     const percent = first.value ? (change / first.value) * 100 : 0;
     this.priceEl.textContent = money(last.value);
+    this.latestLine.applyOptions({ price: last.value, axisLabelVisible: true });
     this.priceEl.dataset.tick = previous ? trend(last.value - previous.value) : "flat";
     this.changeEl.textContent = `${signedMoney(change)} (${signedPercent(percent)})`;
     this.changeEl.dataset.trend = trend(change);
@@ -263,9 +320,31 @@ export class AssetChart {
 
   // --- Read-only introspection (window.exchangeDashboard) ---------------------
 
-  /** Copies of the trades that have a marker on the chart. */
+  /** Copies of the trades that have a marker on the chart, each once. */
   markedTrades() {
-    return this.markers.map((m) => ({ ...m.trade }));
+    const trades = new Map(this.legs.map((leg) => [leg.trade.id, leg.trade]));
+    return Array.from(trades.values(), (trade) => ({ ...trade }));
+  }
+
+  /** The marked sides of trades: `{id, side, account}` per leg. */
+  markedLegs() {
+    return this.legs.map((leg) => ({ id: leg.trade.id, side: leg.side, account: leg.account }));
+  }
+
+  /** What the markers show: `{text, count}` per marker, oldest first. */
+  markerLabels() {
+    return this.markers.map((marker) => ({ text: marker.text, count: marker.legs.length }));
+  }
+
+  /** The prices labelled on the price axis (the chart's own last-value label, if shown, and its price lines). */
+  axisPrices() {
+    const prices = [];
+    if (this.series.options().lastValueVisible) {
+      const last = this.series.lastValueData(false);
+      if (!last.noData) prices.push(last.price);
+    }
+    if (this.latestLine.options().axisLabelVisible) prices.push(this.latestLine.options().price);
+    return prices;
   }
 
   /** Pairs of neighbouring chart points whose seqs are not consecutive: ticks the page missed. */
@@ -276,10 +355,10 @@ export class AssetChart {
 
   /** Where a trade's marker sits, in viewport pixels; null when it is off the chart, undefined without a marker. */
   markerPosition(tradeId) {
-    const marker = this.markers.find((m) => m.trade.id === tradeId);
+    const marker = this.markers.find((m) => m.legs.some((leg) => leg.trade.id === tradeId));
     if (!marker) return undefined;
     const x = this.chart.timeScale().timeToCoordinate(marker.time);
-    const y = this.series.priceToCoordinate(Number(marker.trade.price));
+    const y = this.series.priceToCoordinate(marker.price);
     if (x === null || y === null) return null;
     const box = this.panel.querySelector(".chart").getBoundingClientRect();
     return { x: box.left + x, y: box.top + y };

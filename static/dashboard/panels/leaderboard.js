@@ -12,13 +12,15 @@ const ACCOUNTS_REFRESH_MS = 15000;
 
 export class Leaderboard {
   /**
-   * `root`: the board's `<table>`; `empty`: the line shown while there are no
-   * accounts; `api`: an ExchangeApi; `you`: the person's account name or null;
+   * `root`: the board's `<table>`; `empty`: the line shown once the accounts
+   * are loaded and there are none; `loading`: the line shown until then; `api`: an ExchangeApi; `you`: the person's account name or null;
    * `latestPrice(symbol)`: a price or null; `onChange()`: new figures arrived.
    */
-  constructor(root, empty, { api, you, latestPrice, onChange }) {
+  constructor(root, empty, loading, { api, you, latestPrice, onChange }) {
     this.body = root.querySelector("tbody");
     this.empty = empty;
+    this.loading = loading;
+    this.loaded = false;
     this.api = api;
     this.you = you;
     this.latestPrice = latestPrice;
@@ -36,6 +38,7 @@ export class Leaderboard {
     try {
       const data = await this.api.accounts();
       this.accounts = data.accounts;
+      this.loaded = true;
       this.onChange();
     } finally {
       this.inFlight = false;
@@ -93,7 +96,9 @@ export class Leaderboard {
     this.rows = this.accounts
       .map((account) => this.valued(account))
       .sort((a, b) => b.pnlNow - a.pnlNow || a.name.localeCompare(b.name));
-    this.empty.hidden = this.rows.length > 0;
+    // "No accounts yet" only once the exchange said so, never while it is still being asked.
+    this.loading.hidden = this.loaded;
+    this.empty.hidden = !this.loaded || this.rows.length > 0;
     this.body.replaceChildren(
       ...this.rows.map((account, index) => {
         const isYou = account.name === this.you;
@@ -102,11 +107,11 @@ export class Leaderboard {
         row.append(
           element("td", "rank muted num", String(index + 1)),
           accountCell(account.name, isYou),
-          element("td", "num r", money(Number(account.cash))),
+          element("td", "num r wide", money(Number(account.cash))),
           holdingsCell(account.positions),
-          element("td", "num r", money(account.equityNow)),
-          element("td", `num r ${trend(account.pnlNow)}`, signedMoney(account.pnlNow)),
-          element("td", "num r", whole(account.trades)),
+          element("td", "num r wide", money(account.equityNow)),
+          element("td", `num r pnl ${trend(account.pnlNow)}`, signedMoney(account.pnlNow)),
+          element("td", "num r wide", whole(account.trades)),
         );
         return row;
       }),

@@ -1,8 +1,9 @@
 /*
- * The trade panel of a logged-in person: the order form (an estimate at the
- * latest price, the exchange's answer or refusal) and the person's own cash,
- * equity, P&L and holdings. Orders go to the dashboard's session-authenticated
- * endpoint with the page's CSRF token and a fresh idempotency key.
+ * The trade panel of a logged-in person: the order form (type, limit and stop
+ * prices, time in force, an estimate, the exchange's answer or refusal) and
+ * the person's own cash, equity, P&L and holdings. Orders go to the
+ * dashboard's session-authenticated endpoint with the page's CSRF token and a
+ * fresh idempotency key.
  */
 
 import { holdingsText, money, signedMoney, trend, whole } from "../format.js";
@@ -30,14 +31,33 @@ export class OrderForm {
     this.result = form.querySelector("[data-testid=order-result]");
     this.buttons = form.querySelectorAll("button[type=submit]");
     form.addEventListener("input", () => this.updateEstimate());
-    form.addEventListener("change", () => this.updateEstimate());
+    form.addEventListener("change", () => {
+      this.showPriceFields();
+      this.updateEstimate();
+    });
     form.addEventListener("submit", (event) => this.submit(event));
+    this.showPriceFields();
+  }
+
+  /** Only the prices the chosen type needs; a market order never rests, so it has no time in force. */
+  showPriceFields() {
+    const type = this.form.elements.type.value;
+    const needs = { limit_price: type === "limit" || type === "stop_limit", stop_price: type.startsWith("stop") };
+    for (const [name, shown] of Object.entries(needs)) {
+      const input = this.form.elements[name];
+      input.closest(".field").hidden = !shown;
+      input.disabled = !shown;
+    }
+    const tif = this.form.elements.time_in_force;
+    tif.closest(".field").hidden = type === "market";
+    tif.disabled = type === "market";
   }
 
   updateEstimate() {
-    const symbol = new FormData(this.form).get("symbol");
-    const quantity = Number(this.form.elements.quantity.value);
-    const price = this.latestPrice(symbol);
+    const data = new FormData(this.form);
+    const quantity = Number(data.get("quantity"));
+    const limit = Number(data.get("limit_price") || NaN);
+    const price = Number.isFinite(limit) && limit > 0 ? limit : this.latestPrice(data.get("symbol"));
     this.estimate.textContent =
       price !== null && Number.isInteger(quantity) && quantity > 0
         ? `\u2248 ${money(price * quantity)} at ${money(price)}`
@@ -71,6 +91,8 @@ export class OrderForm {
               data.symbol
             } at ${money(Number(data.average_price))}`
           : `Order #${data.id} is ${data.status.replace("_", " ")}`;
+        if (data.filled_quantity && data.filled_quantity < data.quantity && data.status !== "canceled")
+          result.textContent += `; ${whole(data.quantity - data.filled_quantity)} rest in the book`;
       } else {
         result.dataset.state = "error";
         result.textContent =
@@ -88,14 +110,18 @@ export class OrderForm {
     }
   }
 
-  /** The person's own figures, from their leaderboard row (nothing changes while it is unknown). */
+  /**
+   * The person's own figures (nothing changes while they are unknown):
+   * `cash`, `available_cash` (strings), `positions`, `equity`, `pnl` (numbers).
+   */
   showAccount(me) {
     if (!this.mine || !me) return;
     this.mine.querySelector("[data-field=cash]").textContent = money(Number(me.cash));
-    this.mine.querySelector("[data-field=equity]").textContent = money(me.equityNow);
+    this.mine.querySelector("[data-field=available]").textContent = money(Number(me.available_cash));
+    this.mine.querySelector("[data-field=equity]").textContent = money(me.equity);
     const pnl = this.mine.querySelector("[data-field=pnl]");
-    pnl.textContent = signedMoney(me.pnlNow);
-    pnl.dataset.trend = trend(me.pnlNow);
+    pnl.textContent = signedMoney(me.pnl);
+    pnl.dataset.trend = trend(me.pnl);
     this.mine.querySelector("[data-field=holdings]").textContent = holdingsText(me.positions);
   }
 }

@@ -25,10 +25,11 @@ export function actor(trade) {
 }
 
 export class Tape {
-  /** `root`: the tape's `<table>`; `empty`: the line shown while there are no trades. */
+  /** `root`: the tape's `<table>`; `empty`: the line shown once loaded while there are no trades. */
   constructor(root, empty) {
     this.body = root.querySelector("tbody");
     this.empty = empty;
+    this.loaded = false;
     this.trades = new Map();
     // Trades below this id were let go to bound memory on a page left open
     // for days; one arriving again is a repeat, not news.
@@ -61,11 +62,22 @@ export class Tape {
       .sort((a, b) => a.id - b.id);
   }
 
+  /** The trading account, and the account on the other side when two accounts met. */
+  accountsCell(trade) {
+    const cell = accountCell(trade.account);
+    const other = trade.side === "buy" ? trade.seller : trade.buyer;
+    if (other !== HOUSE) {
+      cell.append(element("span", "muted small", trade.side === "buy" ? " from " : " to "));
+      cell.append(element("span", "account-name counterparty", other));
+    }
+    return cell;
+  }
+
   render() {
     const newest = Array.from(this.trades.values())
       .sort((a, b) => b.id - a.id)
       .slice(0, TAPE_ROWS);
-    this.empty.hidden = newest.length > 0;
+    this.empty.hidden = !this.loaded || newest.length > 0;
     this.body.replaceChildren(
       ...newest.map((trade) => {
         const row = element("tr", trade.fresh ? "fresh" : "");
@@ -73,7 +85,7 @@ export class Tape {
         row.dataset.tradeId = trade.id;
         row.append(
           element("td", "num muted", clockFormat.format(new Date(trade.ts))),
-          accountCell(trade.account),
+          this.accountsCell(trade),
           element("td", `side ${trade.side === "buy" ? "up" : "down"}`, trade.side.toUpperCase()),
           element("td", "", trade.symbol),
           element("td", "num r", whole(trade.quantity)),
