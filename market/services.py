@@ -135,19 +135,10 @@ def issue_token(*, name: str, cash: Decimal | None = None, replace: bool = True)
     stops working at once (rotation); with ``replace=False`` an account that
     already has a token is refused with ``AccountInUse`` instead. A person's
     account (one with a dashboard user) never gets a token here:
-    ``PersonsAccount``. ``cash`` applies only when the account is new.
+    ``PersonsAccount`` (a person rotates their own with ``rotate_token``).
+    ``cash`` applies only when the account is new.
     """
-    return rotate_token(account=open_account(name=name, cash=cash))
-
-
-def rotate_token(*, account: Account) -> str:
-    """A new API token for this very account (a person's, say); returns the plaintext once.
-
-    Found by the account itself, never by name, so a person's token can only
-    be their own account's. The previous token stops working at once.
-    """
-    if account.is_house:
-        raise ValueError("the house has no API token")
+    account = open_account(name=name, cash=cash)
     token = secrets.token_urlsafe(32)
     # One conditional update: two processes provisioning at once cannot both win.
     target = Account.objects.filter(pk=account.pk, user=None)
@@ -158,6 +149,19 @@ def rotate_token(*, account: Account) -> str:
     if Account.objects.filter(pk=account.pk, user=None).exists():
         raise AccountInUse(f"account {name!r} already has a token in use")
     raise PersonsAccount(f"account {name!r} belongs to a person who signed up on the dashboard")
+
+
+def rotate_token(*, account: Account) -> str:
+    """A new API token for this very account (a person's, from the dashboard); returns the plaintext once.
+
+    Found by the account itself, never by name, so a person's token can only
+    be their own account's. The previous token stops working at once.
+    """
+    if account.is_house:
+        raise ValueError("the house has no API token")
+    token = secrets.token_urlsafe(32)
+    Account.objects.filter(pk=account.pk).update(token_hash=hash_token(token), token_issued_at=timezone.now())
+    return token
 
 
 def revoke_token(*, name: str) -> bool:
