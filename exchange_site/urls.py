@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from engine.views import healthz
 from market.api import api
-from market.views import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),

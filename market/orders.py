@@ -17,7 +17,6 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +39,7 @@ from market.errors import (
 )
 from market.events import publish_book, publish_trade
 from market.fills import MAX_ORDER_QUANTITY
+from market.freshness import is_stale, price_age
 from market.house import house_account
 from market.matching import BUY, LIMIT, MARKET, SELL, STOP, STOP_LIMIT, Fees, Quote, Resting
 from market.models import Account, Book, IdempotencyKey, Order, Position, Price, Trade
@@ -414,8 +414,8 @@ def _fresh_price(symbol: str) -> Price:
     row = Price.objects.filter(symbol=symbol).first()
     if row is None:
         raise NoPrice(f"there is no price for {symbol} yet")
-    age = timezone.now() - row.ts
-    if age > timedelta(seconds=settings.EXCHANGE_PRICE_MAX_AGE):
+    age = price_age(row.ts)
+    if is_stale(age):
         raise NoPrice(
             f"the latest {symbol} price is {age.total_seconds():.0f}s old; orders wait for a fresh one"
         )

@@ -1,9 +1,8 @@
-"""HTTP adapters of the market that are not JSON API: the stream and the health check."""
+"""HTTP adapters of the market that are not JSON API: the market stream (health: ``engine.views``)."""
 
 from __future__ import annotations
 
-from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from market.events import market_channel
@@ -36,12 +35,3 @@ def market_stream(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         return error_response(400, "unknown_symbol", str(exc))
     return serve_stream(request, [market_channel(symbol) for symbol in wanted])
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    try:
-        connection.ensure_connection()
-    except DatabaseError:
-        return error_response(503, "unavailable", "The database is not reachable.")
-    return JsonResponse({"status": "ok"})

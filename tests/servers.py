@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -79,16 +79,25 @@ def sqlite_database(directory: Path) -> str:
     return f"sqlite:///{target}"
 
 
-def postgres_database() -> str:
-    """A new, migrated PostgreSQL database (dropped by ``drop_postgres_database``)."""
+def postgres_url(name: str | None = None) -> str:
+    """The URL of a PostgreSQL database on the test server, by default a new unique name (not created)."""
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + (name or f"exchange_test_{uuid.uuid4().hex[:12]}")
+
+
+def create_postgres_database(url: str) -> str:
+    """Create and migrate the database ``url`` names (dropped by ``drop_postgres_database``)."""
     import psycopg
 
-    name = f"exchange_test_{uuid.uuid4().hex[:12]}"
+    name = url.rsplit("/", 1)[1]
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     manage("migrate", "--no-input", env=base_env(DATABASE_URL=url))
     return url
+
+
+def postgres_database() -> str:
+    """A new, migrated PostgreSQL database (dropped by ``drop_postgres_database``)."""
+    return create_postgres_database(postgres_url())
 
 
 def drop_postgres_database(url: str) -> None:
@@ -142,7 +151,9 @@ class ServerProcess:
     def command(self) -> list[str]:
         return [*SERVE_COMMAND, "--host", "127.0.0.1", "--port", str(self.port)]
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = 30, *, healthy: bool = True) -> ServerProcess:
+        """Start the server and wait until it serves: ``/healthz`` says 200, or answers at all
+        when not ``healthy`` (for a server whose database or prices are expected to be missing)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.command(),
@@ -157,7 +168,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                status = requests.get(self.url + "/healthz", timeout=1).status_code
+                if status == 200 or (not healthy and status == 503):
                     return self
             except requests.RequestException:
                 pass
@@ -237,6 +249,21 @@ def read_events(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"read {len(out)} of {count} events from {url} in {timeout}s")
     return out
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, step: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something true (its exceptions count as not yet); bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except Exception:  # noqa: S110  (not yet: a server that is starting may refuse or fail)
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout}s")
+        time.sleep(step)
 
 
 def wait_for_prices(server: ServerProcess, *, count: int = 3, timeout: float = 30) -> dict[str, Any]:
