@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.scaled.topology import Process, RedisServer
 from tests.servers import (
+    PYTHON,
     ServerProcess,
+    base_env,
     create_postgres_database,
     drop_postgres_database,
+    free_port,
     postgres_url,
     require_postgres,
     wait_for_prices,
@@ -61,4 +66,43 @@ def test_prices_flow_once_a_database_missing_at_the_engine_s_start_appears(tmp_p
         assert "crashed" not in server.log()
     finally:
         server.kill()
+        drop_postgres_database(url)
+
+
+def ticked_symbols(url: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=2) as conn:
+        rows = conn.execute("SELECT symbol FROM sources_sourcestate WHERE seq > 0").fetchall()
+    return {row[0] for row in rows}
+
+
+def test_runengine_ticks_once_a_database_missing_at_its_start_appears(tmp_path: Path) -> None:
+    require_postgres()
+    if shutil.which("redis-server") is None:
+        pytest.skip("runengine publishes through Redis here, and redis-server is not installed")
+    url = postgres_url()
+    redis = RedisServer(tmp_path)
+    redis.start()
+    # The feeds read from a port where nothing listens: they retry on their own.
+    command = [PYTHON, "manage.py", "runengine", "--base-url", f"http://127.0.0.1:{free_port()}"]
+    engine = Process(
+        "engine", command, directory=tmp_path, env=base_env(DATABASE_URL=url, REDIS_URL=redis.url)
+    )
+    engine.start()
+    try:
+        wait_until(
+            lambda: engine.log().count("the database failed") >= 3, timeout=60, what="runengine retrying"
+        )
+        assert engine.alive()
+        create_postgres_database(url)
+        wait_until(
+            lambda: ticked_symbols(url) == {"BTC", "TCSG", "META"},
+            timeout=90,
+            what=f"every source ticking after the database appeared:\n{engine.log()[-3000:]}",
+        )
+        assert "crashed" not in engine.log()
+    finally:
+        engine.stop()
+        redis.stop()
         drop_postgres_database(url)
