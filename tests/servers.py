@@ -36,6 +36,10 @@ SERVE_COMMAND = [
     "--no-access-log",
 ]
 TEST_SECRET = "e2e-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+# Bounds of the waits for a server on a loaded 2-core machine (the suite runs
+# beside other work): each wait ends as soon as its condition holds, so a
+# generous bound costs nothing when all is well.
+LOADED_TIMEOUT = 120.0
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -118,7 +122,9 @@ def postgres_available() -> bool:
         return False
 
 
-def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def manage(
+    *args: str, env: dict[str, str], timeout: float = LOADED_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
         cwd=ROOT,
@@ -151,7 +157,7 @@ class ServerProcess:
     def command(self) -> list[str]:
         return [*SERVE_COMMAND, "--host", "127.0.0.1", "--port", str(self.port)]
 
-    def start(self, timeout: float = 30, *, healthy: bool = True) -> ServerProcess:
+    def start(self, timeout: float = LOADED_TIMEOUT, *, healthy: bool = True) -> ServerProcess:
         """Start the server and wait until it serves: ``/healthz`` says 200, or answers at all
         when not ``healthy`` (for a server whose database or prices are expected to be missing)."""
         log = self.log_path.open("ab")
@@ -204,7 +210,7 @@ class ServerProcess:
         kwargs.setdefault("timeout", 10)
         return requests.post(self.url + path, **kwargs)
 
-    def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def manage(self, *args: str, timeout: float = LOADED_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """Run a management command against this server's database."""
         return manage(*args, env=self.env, timeout=timeout)
 
@@ -251,30 +257,60 @@ def read_events(
     return out
 
 
+def process_group_alive(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` still runs (zombies, which nobody may reap, do not count)."""
+    import psutil
+
+    for process in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
 def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, step: float = 0.1) -> Any:
-    """Poll ``predicate`` until it returns something true (its exceptions count as not yet); bounded."""
+    """Poll ``predicate`` until it returns something true; bounded.
+
+    Its exceptions count as "not yet" (a server that is starting may refuse or
+    fail), except a failed assertion, which ends the wait at once.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
             result = predicate()
             if result:
                 return result
-        except Exception:  # noqa: S110  (not yet: a server that is starting may refuse or fail)
+        except AssertionError:
+            raise
+        except Exception:  # noqa: S110  (not yet)
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} within {timeout}s")
         time.sleep(step)
 
 
-def wait_for_prices(server: ServerProcess, *, count: int = 3, timeout: float = 30) -> dict[str, Any]:
-    """Wait, bounded, until the server's engine has a price for ``count`` symbols; returns /api/prices."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = server.get("/api/prices").json()
-        if len(body["prices"]) >= count:
-            return dict(body)
-        time.sleep(0.1)
-    raise TimeoutError(f"no prices for {count} symbols within {timeout}s:\n{server.log()[-2000:]}")
+def wait_for_prices(
+    server: ServerProcess, *, count: int = 3, timeout: float = LOADED_TIMEOUT
+) -> dict[str, Any]:
+    """Wait, bounded, until the server's engine has a price for ``count`` symbols; returns /api/prices.
+
+    A server that exits meanwhile fails at once; a busy one (503, a slow
+    answer) is waited for.
+    """
+
+    def prices() -> dict[str, Any] | None:
+        assert server.process is None or server.process.poll() is None, f"the server exited:\n{server.log()}"
+        response = server.get("/api/prices")
+        if response.status_code != 200 or len(response.json()["prices"]) < count:
+            return None
+        return dict(response.json())
+
+    try:
+        return dict(wait_until(prices, timeout=timeout, what=f"prices for {count} symbols"))
+    except TimeoutError as exc:
+        raise TimeoutError(f"no {exc}:\n{server.log()[-2000:]}") from None
 
 
 def create_bot(server: ServerProcess, name: str, *args: str) -> str:

@@ -10,6 +10,7 @@ import requests
 
 from tests.scaled.topology import Process, RedisServer
 from tests.servers import (
+    LOADED_TIMEOUT,
     PYTHON,
     ServerProcess,
     base_env,
@@ -43,17 +44,19 @@ def test_prices_flow_once_a_database_missing_at_the_engine_s_start_appears(tmp_p
         assert (head.status_code, head.content) == (503, b"")
         # Every worker has tried its first read and is waiting to retry.
         wait_until(
-            lambda: server.log().count("restarts in") >= 6, timeout=60, what="the engine's workers retrying"
+            lambda: server.log().count("restarts in") >= 6,
+            timeout=LOADED_TIMEOUT,
+            what="the engine's workers retrying",
         )
         assert health(server).json()["engine"]["status"] == "unhealthy"
 
         create_postgres_database(url)
 
-        prices = wait_for_prices(server, timeout=90)
+        prices = wait_for_prices(server)
         assert {entry["symbol"] for entry in prices["prices"]} == {"BTC", "TCSG", "META"}
         up = wait_until(
             lambda: (response := health(server)).status_code == 200 and response,
-            timeout=30,
+            timeout=LOADED_TIMEOUT,
             what=f"/healthz turning 200 ({health(server).text})",
         )
         body = up.json()
@@ -92,13 +95,15 @@ def test_runengine_ticks_once_a_database_missing_at_its_start_appears(tmp_path: 
     engine.start()
     try:
         wait_until(
-            lambda: engine.log().count("the database failed") >= 3, timeout=60, what="runengine retrying"
+            lambda: engine.log().count("the database failed") >= 3,
+            timeout=LOADED_TIMEOUT,
+            what="runengine retrying",
         )
         assert engine.alive()
         create_postgres_database(url)
         wait_until(
             lambda: ticked_symbols(url) == {"BTC", "TCSG", "META"},
-            timeout=90,
+            timeout=LOADED_TIMEOUT,
             what=f"every source ticking after the database appeared:\n{engine.log()[-3000:]}",
         )
         assert "crashed" not in engine.log()
