@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from engine.views import healthz
 from market.api import api
-from market.views import account_stream, healthz
+from market.views import account_stream
 
 urlpatterns = [
     path("admin/", admin.site.urls),

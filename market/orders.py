@@ -20,7 +20,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +43,7 @@ from market.errors import (
 )
 from market.events import publish_balance, publish_book, publish_order, publish_trade
 from market.fills import MAX_ORDER_QUANTITY
+from market.freshness import is_stale, price_age
 from market.house import HOUSE_NAME, house_account
 from market.matching import BUY, LIMIT, MARKET, SELL, STOP, STOP_LIMIT, Fees, Quote, Resting
 from market.models import (
@@ -548,8 +549,8 @@ def _fresh_price(symbol: str, row: Book) -> Decimal:
     """The book's price, refused when older than ``EXCHANGE_PRICE_MAX_AGE``."""
     if row.price is None or row.ts is None:
         raise NoPrice(f"there is no price for {symbol} yet")
-    age = timezone.now() - row.ts
-    if age > timedelta(seconds=settings.EXCHANGE_PRICE_MAX_AGE):
+    age = price_age(row.ts)
+    if is_stale(age):
         raise NoPrice(
             f"the latest {symbol} price is {age.total_seconds():.0f}s old; orders wait for a fresh one"
         )

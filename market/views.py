@@ -1,9 +1,8 @@
-"""HTTP adapters of the market that are not JSON API: the stream and the health check."""
+"""HTTP adapters of the market that are not JSON API: the market stream (health: ``engine.views``)."""
 
 from __future__ import annotations
 
-from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from market.auth import token_auth
@@ -69,12 +68,3 @@ def _stream_account(request: HttpRequest) -> Account | None:
     if request.user.is_authenticated:
         return Account.objects.filter(user=request.user, is_house=False).first()
     return None
-
-
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    try:
-        connection.ensure_connection()
-    except DatabaseError:
-        return error_response(503, "unavailable", "The database is not reachable.")
-    return JsonResponse({"status": "ok"})

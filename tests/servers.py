@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,10 @@ SERVE_COMMAND = [
     "--no-access-log",
 ]
 TEST_SECRET = "e2e-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+# Bounds of the waits for a server on a loaded 2-core machine (the suite runs
+# beside other work): each wait ends as soon as its condition holds, so a
+# generous bound costs nothing when all is well.
+LOADED_TIMEOUT = 120.0
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -85,16 +89,25 @@ def sqlite_database(directory: Path) -> str:
     return f"sqlite:///{target}"
 
 
-def postgres_database() -> str:
-    """A new, migrated PostgreSQL database (dropped by ``drop_postgres_database``)."""
+def postgres_url(name: str | None = None) -> str:
+    """The URL of a PostgreSQL database on the test server, by default a new unique name (not created)."""
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + (name or f"exchange_test_{uuid.uuid4().hex[:12]}")
+
+
+def create_postgres_database(url: str) -> str:
+    """Create and migrate the database ``url`` names (dropped by ``drop_postgres_database``)."""
     import psycopg
 
-    name = f"exchange_test_{uuid.uuid4().hex[:12]}"
+    name = url.rsplit("/", 1)[1]
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     manage("migrate", "--no-input", env=base_env(DATABASE_URL=url))
     return url
+
+
+def postgres_database() -> str:
+    """A new, migrated PostgreSQL database (dropped by ``drop_postgres_database``)."""
+    return create_postgres_database(postgres_url())
 
 
 def drop_postgres_database(url: str) -> None:
@@ -115,7 +128,9 @@ def postgres_available() -> bool:
         return False
 
 
-def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def manage(
+    *args: str, env: dict[str, str], timeout: float = LOADED_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [PYTHON, "manage.py", *args],
         cwd=ROOT,
@@ -150,7 +165,9 @@ class ServerProcess:
     def command(self) -> list[str]:
         return [*SERVE_COMMAND, "--host", "127.0.0.1", "--port", str(self.port)]
 
-    def start(self, timeout: float = 30) -> ServerProcess:
+    def start(self, timeout: float = LOADED_TIMEOUT, *, healthy: bool = True) -> ServerProcess:
+        """Start the server and wait until it serves: ``/healthz`` says 200, or answers at all
+        when not ``healthy`` (for a server whose database or prices are expected to be missing)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.command(),
@@ -165,7 +182,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                status = requests.get(self.url + "/healthz", timeout=1).status_code
+                if status == 200 or (not healthy and status == 503):
                     return self
             except requests.RequestException:
                 pass
@@ -204,7 +222,7 @@ class ServerProcess:
         kwargs.setdefault("timeout", 10)
         return requests.delete(self.url + path, **kwargs)
 
-    def manage(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def manage(self, *args: str, timeout: float = LOADED_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """Run a management command against this server's database."""
         return manage(*args, env=self.env, timeout=timeout)
 
@@ -251,15 +269,60 @@ def read_events(
     return out
 
 
-def wait_for_prices(server: ServerProcess, *, count: int = 3, timeout: float = 30) -> dict[str, Any]:
-    """Wait, bounded, until the server's engine has a price for ``count`` symbols; returns /api/prices."""
+def process_group_alive(pgid: int) -> bool:
+    """Whether any process of group ``pgid`` still runs (zombies, which nobody may reap, do not count)."""
+    import psutil
+
+    for process in psutil.process_iter(["status"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
+def wait_until(predicate: Callable[[], Any], *, timeout: float, what: str, step: float = 0.1) -> Any:
+    """Poll ``predicate`` until it returns something true; bounded.
+
+    Its exceptions count as "not yet" (a server that is starting may refuse or
+    fail), except a failed assertion, which ends the wait at once.
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = server.get("/api/prices").json()
-        if len(body["prices"]) >= count:
-            return dict(body)
-        time.sleep(0.1)
-    raise TimeoutError(f"no prices for {count} symbols within {timeout}s:\n{server.log()[-2000:]}")
+    while True:
+        try:
+            result = predicate()
+            if result:
+                return result
+        except AssertionError:
+            raise
+        except Exception:  # noqa: S110  (not yet)
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} within {timeout}s")
+        time.sleep(step)
+
+
+def wait_for_prices(
+    server: ServerProcess, *, count: int = 3, timeout: float = LOADED_TIMEOUT
+) -> dict[str, Any]:
+    """Wait, bounded, until the server's engine has a price for ``count`` symbols; returns /api/prices.
+
+    A server that exits meanwhile fails at once; a busy one (503, a slow
+    answer) is waited for.
+    """
+
+    def prices() -> dict[str, Any] | None:
+        assert server.process is None or server.process.poll() is None, f"the server exited:\n{server.log()}"
+        response = server.get("/api/prices")
+        if response.status_code != 200 or len(response.json()["prices"]) < count:
+            return None
+        return dict(response.json())
+
+    try:
+        return dict(wait_until(prices, timeout=timeout, what=f"prices for {count} symbols"))
+    except TimeoutError as exc:
+        raise TimeoutError(f"no {exc}:\n{server.log()[-2000:]}") from None
 
 
 def create_bot(server: ServerProcess, name: str, *args: str) -> str:
