@@ -472,10 +472,7 @@ class Breakout(Strategy):
         if held > 0 and symbol not in self.entering:
             requests = self._manage(symbol, price, held, recent)
         elif (
-            not held
-            and symbol not in self.entering
-            and len(recent) == self.lookback
-            and price > max(recent)
+            not held and symbol not in self.entering and len(recent) == self.lookback and price > max(recent)
         ):
             self.entering.add(symbol)
             self.entry[symbol] = (price, min(recent))
