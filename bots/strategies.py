@@ -505,8 +505,10 @@ class Breakout(Strategy):
     def on_fill(self, trade: Trade) -> None:
         held = self.positions.get(trade.symbol, 0)
         held += trade.quantity if trade.side == BUY else -trade.quantity
-        if trade.side == BUY and trade.symbol in self.entry:
-            self.entry[trade.symbol] = (trade.price, self.entry[trade.symbol][1])
+        if trade.side == BUY:
+            self.entering.discard(trade.symbol)
+            if trade.symbol in self.entry:
+                self.entry[trade.symbol] = (trade.price, self.entry[trade.symbol][1])
         if held > 0:
             self.positions[trade.symbol] = held
         else:
