@@ -62,12 +62,14 @@ class Order:
     ref: str | None = None
 
     def describe(self) -> str:
-        """``buy 2 BTC limit 29990.00``: the order as the logs name it."""
-        text = f"{self.side} {self.quantity} {self.symbol} {self.type.replace('_', '-')}"
+        """``buy 2 BTC limit 29990.00``, ``sell 1 BTC stop 29870.00``: the order as the logs name it."""
+        text = f"{self.side} {self.quantity} {self.symbol}"
+        if self.type == MARKET:
+            text += " market"
         if self.stop_price is not None:
             text += f" stop {self.stop_price}"
         if self.limit_price is not None:
-            text += f" {self.limit_price}" if self.type == LIMIT else f" limit {self.limit_price}"
+            text += f" limit {self.limit_price}"
         if self.time_in_force != GTC:
             text += f" {self.time_in_force}"
         return text
