@@ -34,7 +34,7 @@ from bots.strategies import (
     Strategy,
     Trade,
 )
-from bots.tracker import Change, FillReport, OrderReport, OrderTracker, deliver
+from bots.tracker import Change, FillReport, OrderReport, OrderTracker, deliver, is_refusal
 from market.errors import (
     InvalidPrice,
     InvalidQuantity,
@@ -258,9 +258,35 @@ class _Session:
             self._refused(order, exc.code, exc.message)
             return
         self.orders += 1
-        if placed.is_live:
-            self.live.setdefault(symbol, {})[placed.id] = None
-            self.watching.add(symbol)
+        if not placed.is_live:
+            # Done at once (a market order, mostly): it will never change again, so it needs
+            # no tracking; the strategy hears what the tracker would tell it.
+            self.tracker.placed_units += placed.quantity
+            filled = placed.filled_quantity
+            trade = None
+            if filled:
+                trade = Trade(
+                    symbol=symbol,
+                    side=order.side,
+                    quantity=filled,
+                    price=placed.average_price or price,
+                    fee=placed.fees,
+                    liquidity=TAKER,
+                    ref=order.ref,
+                )
+            update = OrderUpdate(
+                order=order,
+                order_id=placed.id,
+                status=placed.status,
+                filled_quantity=filled,
+                average_price=placed.average_price,
+                fees=placed.fees,
+                fill=trade,
+            )
+            self._tell([Change(update=update, rejected=is_refusal(placed.status, filled, order))])
+            return
+        self.live.setdefault(symbol, {})[placed.id] = None
+        self.watching.add(symbol)
         self._tell(self.tracker.placed(order, report_of(placed)))
 
     def _cancel(self, request: Cancel) -> None:
@@ -305,8 +331,8 @@ class _Session:
     # --- telling the strategy -----------------------------------------------------
 
     def _tell(self, changes: list[Change]) -> None:
-        for change in changes:
-            self.updates.append(change.update)
+        if self.keep_trades:
+            self.updates.extend(change.update for change in changes)
         deliver(changes, on_fill=self._filled, on_order=self.strategy.on_order, on_reject=self._refused)
 
     def _filled(self, trade: Trade) -> None:

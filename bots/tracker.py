@@ -166,12 +166,7 @@ class OrderTracker:
             fees=report.fees,
             fill=trade,
         )
-        unfilled = report.status in (CANCELED, REJECTED) and report.filled_quantity == 0
-        # A market, ioc or fok order (or a triggered stop) that filled nothing is a refusal
-        # as the first stage's strategies knew it; a canceled resting order is not.
-        rejected = unfilled and (
-            report.status == REJECTED or tracked.request.type == MARKET or report.time_in_force != "gtc"
-        )
+        rejected = is_refusal(report.status, report.filled_quantity, tracked.request)
         return [Change(update=update, rejected=rejected)]
 
     def _new_fill(self, tracked: Tracked, report: OrderReport, delta: int) -> Trade:
@@ -198,6 +193,15 @@ class OrderTracker:
             liquidity=liquidity if liquidity else MAKER,
             ref=tracked.request.ref,
         )
+
+
+def is_refusal(status: str, filled: int, request: Order) -> bool:
+    """Whether an order's end counts as a refusal: a market, ioc or fok order (or a triggered
+    stop) that filled nothing, as the first stage's strategies knew it; a canceled resting
+    order is not one."""
+    if filled or status not in (CANCELED, REJECTED):
+        return False
+    return status == REJECTED or request.type == MARKET or request.time_in_force != "gtc"
 
 
 def _advances(tracked: Tracked, report: OrderReport) -> bool:
