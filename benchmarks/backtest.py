@@ -2,9 +2,12 @@
 
 Prints strategy-ticks per second two ways: a strategy-tick is one strategy
 seeing one time step of every asset; a strategy-price is one strategy seeing
-one asset's price (three per time step with the default three assets).
+one asset's price (three per time step with the default three assets). Two
+runs, one after the other: strategies of market orders only (the venue hears
+of a tick only when an order is placed), then strategies with resting limit
+orders (the venue sees every tick of an asset where an order rests).
 
-    .venv/bin/python benchmarks/backtest.py [--ticks 10000] [--seeds 1-100] [--repeat 3]
+    .venv/bin/python benchmarks/backtest.py [--ticks 10000] [--seeds 1-100] [--limit-seeds 1-10] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -28,37 +31,26 @@ def count_seeds(text: str) -> int:
     return len(parse_seeds(text))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("strategies", nargs="*", default=["investor", "hamster"])
-    parser.add_argument("--ticks", type=int, default=10_000)
-    parser.add_argument("--seeds", default="1-100")
-    parser.add_argument(
-        "--symbols", type=int, default=3, help="assets in the run (the default settings have 3)"
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="runs; the best is reported")
-    args = parser.parse_args()
-
+def measure(strategies: list[str], *, ticks: int, seeds: str, repeat: int) -> None:
     command = [
         sys.executable,
         "manage.py",
         "backtest",
-        *args.strategies,
+        *strategies,
         "--ticks",
-        str(args.ticks),
+        str(ticks),
         "--seeds",
-        args.seeds,
+        seeds,
         "--json",
         "--no-progress",
     ]
     env = {**os.environ, "DJANGO_DEBUG": "true"}
-    strategy_ticks = len(args.strategies) * count_seeds(args.seeds) * args.ticks
+    strategy_ticks = len(strategies) * count_seeds(seeds) * ticks
     print("command:", " ".join(command[1:]))
     best = best_cpu = float("inf")
     outputs = set()
-    for attempt in range(1, args.repeat + 1):
+    assets = 0
+    for attempt in range(1, repeat + 1):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=True)
@@ -80,6 +72,23 @@ def main() -> None:
         f"({rate * assets:,.0f} strategy-prices/s); per CPU second: {strategy_ticks / best_cpu:,.0f}; "
         f"output identical across runs: {len(outputs) == 1}"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--market", default="investor,hamster", help="market-order strategies")
+    parser.add_argument("--limit", default="market_maker", help="strategies with resting orders")
+    parser.add_argument("--ticks", type=int, default=10_000)
+    parser.add_argument("--seeds", default="1-100", help="seeds of the market-order run")
+    parser.add_argument("--limit-seeds", default="1-10", help="seeds of the resting-order run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs; the best is reported")
+    args = parser.parse_args()
+    print("market orders only:")
+    measure(args.market.split(","), ticks=args.ticks, seeds=args.seeds, repeat=args.repeat)
+    print("resting limit orders:")
+    measure(args.limit.split(","), ticks=args.ticks, seeds=args.limit_seeds, repeat=args.repeat)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
-"""The bots' HTTP client of the exchange's REST API (orders, account, price snapshot).
+"""The bots' HTTP client of the exchange's REST API (orders, cancels, account, price snapshot).
 
 The only bots module that uses ``requests``. Each call makes one attempt and
 sorts the outcome into a result or one of three exceptions, so the runner
 decides what to retry: ``OrderRefused`` (a definite answer: retrying the same
 order cannot help), ``RetryLater`` (429/503 with ``Retry-After``) and
 ``Unreachable`` (no answer or a 5xx: the order may or may not have executed, so
-it is retried with the same ``Idempotency-Key``). The market stream itself is
-read by ``streams.client.StreamReader``.
+it is retried with the same ``Idempotency-Key``). The market stream itself
+and the account's private stream are read by ``streams.client.StreamReader``.
 """
 
 from __future__ import annotations
@@ -56,12 +56,24 @@ class Exchange(Protocol):
     """What the runner needs from the exchange; tests pass a fake."""
 
     stream_url: str
+    account_stream_url: str
+    stream_headers: dict[str, str]
 
     def prices(self) -> dict[str, Any]: ...
 
     def account(self) -> dict[str, Any]: ...
 
-    def place_order(self, *, symbol: str, side: str, quantity: int, key: str) -> dict[str, Any]: ...
+    def place_order(
+        self, *, symbol: str, side: str, quantity: int, key: str, **fields: Any
+    ) -> dict[str, Any]: ...
+
+    def cancel_order(self, order_id: int) -> dict[str, Any]: ...
+
+    def cancel_all(self, symbol: str | None = None) -> dict[str, Any]: ...
+
+    def order(self, order_id: int) -> dict[str, Any]: ...
+
+    def open_orders(self, symbol: str | None = None) -> dict[str, Any]: ...
 
 
 def parse_retry_after(value: str | None) -> float:
@@ -91,6 +103,9 @@ class ExchangeClient:
         self.token = token
         self.session = session or requests.Session()
         self.stream_url = f"{self.base_url}/market/stream/"
+        self.account_stream_url = f"{self.base_url}/api/accounts/me/stream/"
+        # The private stream is read by ``streams.client.StreamReader`` with these.
+        self.stream_headers = {"Authorization": f"Bearer {token}"}
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
@@ -123,12 +138,45 @@ class ExchangeClient:
         result: dict[str, Any] = self._request("GET", "/api/accounts/me")
         return result
 
-    def place_order(self, *, symbol: str, side: str, quantity: int, key: str) -> dict[str, Any]:
-        """``POST /api/orders`` once with ``Idempotency-Key: key``; the trade on success."""
+    def place_order(
+        self, *, symbol: str, side: str, quantity: int, key: str, **fields: Any
+    ) -> dict[str, Any]:
+        """``POST /api/orders`` once with ``Idempotency-Key: key``; the order on success.
+
+        ``fields`` are the API's other order fields (``type``, ``limit_price``,
+        ``stop_price``, ``time_in_force``); those that are ``None`` are left out,
+        so a market order's body is the first stage's.
+        """
+        body: dict[str, Any] = {"symbol": symbol, "side": side, "quantity": quantity}
+        body.update({name: value for name, value in fields.items() if value is not None})
         result: dict[str, Any] = self._request(
             "POST",
             "/api/orders",
-            data=json.dumps({"symbol": symbol, "side": side, "quantity": quantity}),
+            data=json.dumps(body),
             headers={"Content-Type": "application/json", "Idempotency-Key": key},
         )
+        return result
+
+    def cancel_order(self, order_id: int) -> dict[str, Any]:
+        """``DELETE /api/orders/<id>``: the canceled order (409 ``not_cancelable`` if closed)."""
+        result: dict[str, Any] = self._request("DELETE", f"/api/orders/{int(order_id)}")
+        return result
+
+    def cancel_all(self, symbol: str | None = None) -> dict[str, Any]:
+        """``DELETE /api/orders[?symbol=]``: ``{"canceled": [ids]}``."""
+        params = {"symbol": symbol} if symbol else {}
+        result: dict[str, Any] = self._request("DELETE", "/api/orders", params=params)
+        return result
+
+    def order(self, order_id: int) -> dict[str, Any]:
+        """``GET /api/orders/<id>``: one of the account's orders as it is now."""
+        result: dict[str, Any] = self._request("GET", f"/api/orders/{int(order_id)}")
+        return result
+
+    def open_orders(self, symbol: str | None = None) -> dict[str, Any]:
+        """``GET /api/orders?status=open``: ``{"cursor", "orders"}``, the account's open orders."""
+        params: dict[str, Any] = {"status": "open", "limit": 500}
+        if symbol:
+            params["symbol"] = symbol
+        result: dict[str, Any] = self._request("GET", "/api/orders", params=params)
         return result

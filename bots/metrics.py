@@ -31,6 +31,9 @@ class Summary:
     worst_drawdown_pct: Decimal
     mean_trades: Decimal
     win_rate: Decimal | None
+    mean_fees: Decimal = Decimal("0.00")
+    maker_share: Decimal | None = None
+    fill_ratio: Decimal | None = None
 
     @property
     def in_profit_pct(self) -> Decimal:
@@ -65,9 +68,19 @@ def summarize(results: Sequence[RunResult]) -> list[Summary]:
                     if sells
                     else None
                 ),
+                mean_fees=statistics.mean(run.fees for run in runs).quantize(CENT),
+                maker_share=_share(sum(r.maker_units for r in runs), sum(r.filled_units for r in runs)),
+                fill_ratio=_share(sum(r.filled_units for r in runs), sum(r.placed_units for r in runs)),
             )
         )
     return summaries
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    """``part`` of ``whole`` in percent, one place; None for nothing."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1"))
 
 
 COLUMNS = (
@@ -84,6 +97,9 @@ COLUMNS = (
     "worst DD",
     "trades/seed",
     "win rate",
+    "fees/seed",
+    "maker",
+    "fill ratio",
 )
 
 
@@ -102,6 +118,9 @@ def summary_row(summary: Summary) -> list[str]:
         f"{summary.worst_drawdown_pct}%",
         str(summary.mean_trades),
         "-" if summary.win_rate is None else f"{summary.win_rate}%",
+        money(summary.mean_fees),
+        "-" if summary.maker_share is None else f"{summary.maker_share}%",
+        "-" if summary.fill_ratio is None else f"{summary.fill_ratio}%",
     ]
 
 

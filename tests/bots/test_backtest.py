@@ -224,3 +224,20 @@ def test_the_readme_shows_the_real_json_output() -> None:
     shown = readme.split(f"$ {command}\n", 1)[1].split("\n", 1)[0]
     args = command.split()[3:]
     assert backtest_output(*args).strip() == shown
+
+
+def test_the_command_takes_the_venue_from_flags_and_reports_fees_maker_share_and_fill_ratio() -> None:
+    def run(*flags: str) -> dict:
+        args = ("market_maker", "--ticks", "300", "--seeds", "3", "--symbols", "META", "--json", *flags)
+        (result,) = [json.loads(line) for line in backtest_output(*args).splitlines()]
+        return dict(result)
+
+    free = run()
+    costly = run("--spread-bps", "20", "--maker-fee-bps", "10", "--taker-fee-bps", "10", "--house-depth", "5")
+    assert free["fees"] == "0.00"
+    assert Decimal(costly["fees"]) > 0
+    for result in (free, costly):
+        assert Decimal(result["maker_share"]) > Decimal("0.5")  # its quotes fill as maker
+        assert 0 < Decimal(result["fill_ratio"]) < 1
+        assert result["orders"] > result["trades"] / 2
+    assert "fees/seed" in backtest_output("market_maker", "--ticks", "100", "--seeds", "1")

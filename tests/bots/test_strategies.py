@@ -11,8 +11,10 @@ from bots.strategies import (
     BUY,
     SELL,
     STRATEGIES,
+    Breakout,
     Hamster,
     Investor,
+    MarketMaker,
     Order,
     Strategy,
     Trade,
@@ -173,7 +175,12 @@ def test_holdings_from_before_the_start_wait_for_a_known_buy_price() -> None:
 
 
 def test_built_ins_are_registered_by_name() -> None:
-    assert {"investor": Investor, "hamster": Hamster} == STRATEGIES
+    assert {
+        "investor": Investor,
+        "hamster": Hamster,
+        "market_maker": MarketMaker,
+        "breakout": Breakout,
+    } == STRATEGIES
     assert load_strategy("hamster") is Hamster
     assert isinstance(build_strategy("investor", quantity=2), Investor)
 

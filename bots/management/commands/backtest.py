@@ -31,6 +31,16 @@ class Command(BaseCommand):
         parser.add_argument("--symbols", help="assets to trade, e.g. BTC,META (default all)")
         parser.add_argument("--quantity", type=int, default=1, help="lot size of each buy (default 1)")
         parser.add_argument(
+            "--spread-bps", type=int, help="the house's spread (default: EXCHANGE_SPREAD_BPS)"
+        )
+        parser.add_argument(
+            "--house-depth",
+            type=int,
+            help="units the house offers per side per tick, 0 = unlimited (default: EXCHANGE_HOUSE_DEPTH)",
+        )
+        parser.add_argument("--maker-fee-bps", type=int, help="default: EXCHANGE_MAKER_FEE_BPS")
+        parser.add_argument("--taker-fee-bps", type=int, help="default: EXCHANGE_TAKER_FEE_BPS")
+        parser.add_argument(
             "--json", action="store_true", help="print one JSON object per line, one per run, instead"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -52,6 +62,7 @@ class Command(BaseCommand):
             if unknown or not wanted:
                 raise CommandError(f"unknown symbols {', '.join(unknown)}; known: {', '.join(specs)}")
             specs = {symbol: specs[symbol] for symbol in dict.fromkeys(wanted)}
+        venue = venue_settings(options)
         quiet = options["no_progress"] or not sys.stderr.isatty()
         with tqdm(
             total=len(seeds) * len(classes), unit="run", disable=quiet, file=sys.stderr, leave=False
@@ -64,12 +75,7 @@ class Command(BaseCommand):
                 seeds=seeds,
                 ticks=options["ticks"],
                 cash=settings.EXCHANGE_STARTING_CASH,
-                venue_settings=VenueSettings(
-                    spread_bps=settings.EXCHANGE_SPREAD_BPS,
-                    house_depth=settings.EXCHANGE_HOUSE_DEPTH,
-                    maker_fee_bps=settings.EXCHANGE_MAKER_FEE_BPS,
-                    taker_fee_bps=settings.EXCHANGE_TAKER_FEE_BPS,
-                ),
+                venue_settings=venue,
                 progress=bar.update,
             )
         if options["json"]:
@@ -79,6 +85,29 @@ class Command(BaseCommand):
             return
         self.stdout.write(
             f"{len(seeds)} seeds x {options['ticks']} ticks of {', '.join(specs)}, "
-            f"lot {options['quantity']}, starting cash {settings.EXCHANGE_STARTING_CASH}"
+            f"lot {options['quantity']}, starting cash {settings.EXCHANGE_STARTING_CASH}; "
+            f"spread {venue.spread_bps} bps, house depth {venue.house_depth or 'unlimited'}, "
+            f"fees {venue.maker_fee_bps}/{venue.taker_fee_bps} bps maker/taker"
         )
         self.stdout.write(render_table(summarize(results)))
+
+
+def venue_settings(options: dict[str, Any]) -> VenueSettings:
+    """The venue of the exchange's settings, with any flag given instead."""
+
+    def pick(flag: str, setting: int | None) -> int | None:
+        value = options.get(flag)
+        if value is None:
+            return setting
+        if value < 0:
+            raise CommandError(f"--{flag.replace('_', '-')} must be at least 0")
+        return int(value)
+
+    depth = pick("house_depth", settings.EXCHANGE_HOUSE_DEPTH)
+    return VenueSettings(
+        spread_bps=pick("spread_bps", settings.EXCHANGE_SPREAD_BPS) or 0,
+        house_depth=depth or None,
+        maker_fee_bps=pick("maker_fee_bps", settings.EXCHANGE_MAKER_FEE_BPS) or 0,
+        taker_fee_bps=pick("taker_fee_bps", settings.EXCHANGE_TAKER_FEE_BPS) or 0,
+        max_open_orders=settings.EXCHANGE_MAX_OPEN_ORDERS,
+    )

@@ -26,7 +26,7 @@ def parse_symbols(raw: str) -> list[str]:
 
 
 def strategies_help() -> str:
-    lines = [f"  {name:<10} {cls.summary}" for name, cls in STRATEGIES.items()]
+    lines = [f"  {name:<13} {cls.summary}" for name, cls in STRATEGIES.items()]
     return (
         "built-in strategies:\n"
         + "\n".join(lines)
