@@ -59,6 +59,7 @@ from market.venue import HOUSE, Venue, Wallet
 from market.venue import Order as VenueOrder
 from market.wire import balance_json, order_json, trade_json
 from sources.catalog import symbols as all_symbols
+from sources.clock import market_age
 from sources.ticks import format_money
 from streams.publishing import publishing_batch
 
@@ -498,10 +499,11 @@ def _log_trades(trades: Sequence[Trade]) -> None:
 
 
 def _fresh_price(symbol: str, row: Book) -> Decimal:
-    """The book's price, refused when older than ``EXCHANGE_PRICE_MAX_AGE``."""
+    """The book's price, refused when older than ``EXCHANGE_PRICE_MAX_AGE`` in market time
+    (a price frozen by a paused clock does not age)."""
     if row.price is None or row.ts is None:
         raise NoPrice(f"there is no price for {symbol} yet")
-    age = timezone.now() - row.ts
+    age = market_age(row.ts)
     if age > timedelta(seconds=settings.EXCHANGE_PRICE_MAX_AGE):
         raise NoPrice(
             f"the latest {symbol} price is {age.total_seconds():.0f}s old; orders wait for a fresh one"
