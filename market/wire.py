@@ -53,6 +53,9 @@ class AssetClockOut(BaseModel):
     symbol: str
     seq: int = Field(description="the asset's last tick")
     scenario: str = Field(description="the asset's scenario; `default` for none")
+    scenario_since: int | None = Field(
+        description="the seq after which the scenario began; null until its first tick (or for none)"
+    )
     step_until: int | None = Field(description="while stepping: the seq at which this asset stops")
 
 

@@ -41,6 +41,7 @@ class AssetClock:
     symbol: str
     seq: int
     scenario: str
+    scenario_since: int | None
     step_until: int | None
 
     def to_json(self) -> dict[str, Any]:
@@ -48,6 +49,7 @@ class AssetClock:
             "symbol": self.symbol,
             "seq": self.seq,
             "scenario": self.scenario,
+            "scenario_since": self.scenario_since,
             "step_until": self.step_until,
         }
 
@@ -205,7 +207,7 @@ def scenario_of(symbol: str) -> AssetScenario | None:
 def clock_status() -> ClockStatus:
     clock = current_clock()
     seqs = _last_seqs()
-    scenarios = dict(AssetScenario.objects.values_list("symbol", "name"))
+    scenarios = {row.symbol: row for row in AssetScenario.objects.all()}
     stepping = clock.state == Clock.STEPPING
     return ClockStatus(
         state=clock.state,
@@ -216,7 +218,8 @@ def clock_status() -> ClockStatus:
             AssetClock(
                 symbol=symbol,
                 seq=seqs.get(symbol, 0),
-                scenario=scenarios.get(symbol, DEFAULT),
+                scenario=scenarios[symbol].name if symbol in scenarios else DEFAULT,
+                scenario_since=scenarios[symbol].start_seq if symbol in scenarios else None,
                 step_until=clock.step_until.get(symbol) if stepping else None,
             )
             for symbol in all_symbols()
