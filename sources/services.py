@@ -66,9 +66,12 @@ class ClockView:
 UNTOUCHED = ClockView(state=Clock.RUNNING, speed=1.0, scenario=DEFAULT, step_until=None)
 
 
-def clock_view(symbol: str, clock: Clock | None = None, scenario: AssetScenario | None = None) -> ClockView:
-    clock = clock or current_clock()
-    scenario = scenario or scenario_of(symbol)
+def clock_view(symbol: str) -> ClockView:
+    """The clock as ``symbol``'s ticker sees it now (without locking anything)."""
+    return _view(symbol, current_clock(), scenario_of(symbol))
+
+
+def _view(symbol: str, clock: Clock, scenario: AssetScenario | None) -> ClockView:
     return ClockView(
         state=clock.state,
         speed=clock.speed,
@@ -77,28 +80,39 @@ def clock_view(symbol: str, clock: Clock | None = None, scenario: AssetScenario 
     )
 
 
-def emit_tick(*, symbol: str, walk: RandomWalk, seq: int, now: datetime | None = None) -> Tick | None:
+@dataclass(frozen=True)
+class Emitted:
+    """What ``emit_tick`` did: the tick (None when the clock held the asset) and the clock it saw."""
+
+    tick: Tick | None
+    view: ClockView
+
+
+def emit_tick(*, symbol: str, walk: RandomWalk, seq: int, now: datetime | None = None) -> Emitted:
     """Advance ``walk`` one step, publish tick ``seq + 1`` and remember it, if the clock lets it.
 
     One transaction holds the clock's row from the check to the commit, so no
     tick slips past a pause, and the tick that completes a step pauses the
     clock. The asset's scenario (if any) sets the step's parameters from its
-    first tick on. None when the clock holds the asset (paused, or its step done).
+    first tick on. No tick when the clock holds the asset (paused, or its step done).
     """
     with transaction.atomic():
         clock = locked_clock()
         scenario = scenario_of(symbol)
-        if not clock_view(symbol, clock, scenario).may_tick(seq):
-            return None
+        view = _view(symbol, clock, scenario)
+        if not view.may_tick(seq):
+            return Emitted(None, view)
         params = _scenario_params(scenario, seq)
         tick = Tick(symbol=symbol, price=walk.step(params), seq=seq + 1, ts=now or timezone.now())
         publish_tick(tick.to_json())
-        SourceState.objects.update_or_create(
-            symbol=symbol, defaults={"seq": tick.seq, "walk": walk.snapshot()}
-        )
+        state = walk.snapshot()
+        saved = SourceState.objects.filter(symbol=symbol).update(seq=tick.seq, walk=state, updated_at=tick.ts)
+        if not saved:
+            SourceState.objects.create(symbol=symbol, seq=tick.seq, walk=state)
         if clock.state == Clock.STEPPING and _step_done(clock.step_until):
             record_change(clock, action="step done", state=Clock.PAUSED, step_until={})
-    return tick
+            view = _view(symbol, clock, scenario)
+    return Emitted(tick, view)
 
 
 def _scenario_params(scenario: AssetScenario | None, seq: int) -> WalkParams | None:

@@ -57,28 +57,35 @@ class SourceTicker:
             walk, seq = resume_walk(spec=self.spec, seed=self.seed)
             logger.info("source %s starts at %s after tick #%d", symbol, walk.price, seq)
             announced = UNTOUCHED.announced()
+            view = clock_view(symbol)
             next_at = self.clock()
             while not self.stop.wait(max(0.0, next_at - self.clock())):
-                before = walk.snapshot()
+                tick = None
                 try:
-                    view = clock_view(symbol)
+                    if view.may_tick(seq):
+                        before = walk.snapshot()
+                        try:
+                            emitted = emit_tick(symbol=symbol, walk=walk, seq=seq)
+                        except DatabaseError:
+                            # Put the walk back so the retried tick has the same
+                            # price: the path stays the one the seed fixes.
+                            walk.restore(before)
+                            raise
+                        tick, view = emitted.tick, emitted.view
+                        seq = tick.seq if tick is not None else seq
+                    else:
+                        view = clock_view(symbol)
                     if view.announced() != announced:
                         self._announce(view.to_json(symbol=symbol, seq=seq))
                         announced = view.announced()
-                    tick = emit_tick(symbol=symbol, walk=walk, seq=seq) if view.may_tick(seq) else None
                 except DatabaseError as exc:
-                    # Put the walk back so the retried tick has the same price:
-                    # the path stays the one the seed fixes.
-                    walk.restore(before)
                     logger.warning("source %s could not emit a tick (%s); retrying", symbol, exc)
                     close_old_connections()
-                    tick = None
                 now = self.clock()
                 if tick is None:
                     # Held by the clock (or the database): look again soon.
                     next_at = now + min(HELD_POLL, self.interval)
                     continue
-                seq = tick.seq
                 next_at += self.interval / view.speed
                 if next_at < now - self.interval / view.speed:
                     # After a stall, carry on from now rather than bursting.

@@ -27,7 +27,7 @@ class Ticker:
         self.walk, self.seq = resume_walk(spec=source_specs()[symbol], seed=seed)
 
     def tick(self) -> Decimal | None:
-        tick = emit_tick(symbol=self.symbol, walk=self.walk, seq=self.seq)
+        tick = emit_tick(symbol=self.symbol, walk=self.walk, seq=self.seq).tick
         if tick is None:
             return None
         self.seq = tick.seq
