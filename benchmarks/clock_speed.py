@@ -121,6 +121,9 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=1.0, help="EXCHANGE_TICK_INTERVAL (seconds)")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds read per speed")
     parser.add_argument("--json", type=Path, help="write every speed's figures here")
+    parser.add_argument(
+        "--directory", help="where the server's SQLite file goes, e.g. /dev/shm to take the disk out"
+    )
     args = parser.parse_args()
     speeds = [float(part) for part in args.speeds.split(",")]
 
@@ -129,7 +132,7 @@ def main() -> None:
     print("| speed | ticks/s per asset asked | got | gaps | disorder | p50 ms | p99 ms | server CPU |")
     print("|---|---|---|---|---|---|---|---|")
     results = []
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory(dir=args.directory) as directory:
         server = ServerProcess(
             Path(directory) / "server",
             EXCHANGE_TICK_INTERVAL=str(args.interval),
