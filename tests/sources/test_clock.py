@@ -169,3 +169,12 @@ def test_scenario_list_has_a_line_each(capsys) -> None:  # type: ignore[no-untyp
     ]  # fmt: skip
     with pytest.raises(CommandError, match="unknown scenario"):
         call_command("scenario", "meltdown")
+
+
+def test_a_wrong_step_mode_or_scenario_fails_the_system_checks(settings) -> None:  # type: ignore[no-untyped-def]
+    from sources.checks import check_walk_settings
+
+    assert check_walk_settings() == []
+    settings.EXCHANGE_STEP_MODE = "relatve"
+    settings.EXCHANGE_SCENARIO = "crahs"
+    assert [problem.id for problem in check_walk_settings()] == ["sources.E001", "sources.E002"]
