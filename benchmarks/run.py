@@ -8,7 +8,9 @@
    first that fails (p99 > 250 ms, loss, or a client not connected);
 2. orders: benchmarks/orders.py (one server, SQLite and PostgreSQL) and
    orders_workers.py (1 and 2 workers on one database);
-3. backtest: benchmarks/backtest.py, strategy-ticks per second.
+3. backtest: benchmarks/backtest.py, strategy-ticks per second;
+4. clock: benchmarks/clock_speed.py, the highest clock speed at which every
+   tick still reaches a market-stream client in order.
 
 Each part prints its own figures; the machine (cores, load average) is printed first.
 """
@@ -53,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=["fanout", "orders", "backtest"])
+    parser.add_argument("--only", choices=["fanout", "orders", "backtest", "clock"])
     args = parser.parse_args()
     machine()
     if args.only in (None, "fanout"):
@@ -78,6 +80,9 @@ def main() -> None:
     if args.only in (None, "backtest"):
         section("Backtest")
         run("benchmarks/backtest.py", "--repeat", "2", timeout=600)
+    if args.only in (None, "clock"):
+        section("Clock speed")
+        run("benchmarks/clock_speed.py", timeout=300)
     print(json.dumps({"finished": time.strftime("%Y-%m-%d %H:%M:%S")}))
 
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 from django.urls import reverse
 
+from market.events import publish_clock
 from market.feed import SourceFeed
 from market.services import trim_history
 from sources.catalog import source_specs
@@ -100,7 +101,9 @@ class Engine:
         _current = self
         if self.run_sources:
             for spec in source_specs().values():
-                ticker = SourceTicker(spec, seed=self.seed, interval=self.interval, stop=self.stopping)
+                ticker = SourceTicker(
+                    spec, seed=self.seed, interval=self.interval, stop=self.stopping, on_clock=publish_clock
+                )
                 self.spawn(f"source-{spec.symbol}", ticker.run)
         if self.run_feeds:
             for symbol, url in source_urls(self.base_url).items():

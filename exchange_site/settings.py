@@ -211,6 +211,14 @@ EXCHANGE_TICK_INTERVAL = env_float("EXCHANGE_TICK_INTERVAL", 1.0, minimum=0.001)
 EXCHANGE_MAX_STEP = env_int("EXCHANGE_MAX_STEP", 10, minimum=0)
 EXCHANGE_REVERSAL_PROBABILITY = env_float("EXCHANGE_REVERSAL_PROBABILITY", 0.15, minimum=0.0)
 EXCHANGE_PRICE_FLOOR = env_decimal("EXCHANGE_PRICE_FLOOR", "1.00", minimum=Decimal("0.01"))
+# "absolute": steps of up to EXCHANGE_MAX_STEP units (the original walk); "relative":
+# up to EXCHANGE_MAX_STEP_BPS basis points of the price. Checked in sources/checks.py.
+EXCHANGE_STEP_MODE = env_str("EXCHANGE_STEP_MODE", "absolute")
+EXCHANGE_MAX_STEP_BPS = env_int("EXCHANGE_MAX_STEP_BPS", 10, minimum=0)
+# A scenario (manage.py scenario --list) every asset follows from start-up; empty: none.
+EXCHANGE_SCENARIO = env_str("EXCHANGE_SCENARIO")
+# A secret that lets an operator use /api/admin/ (Authorization: Bearer ...); empty: staff sessions only.
+EXCHANGE_OPERATOR_TOKEN = env_str("EXCHANGE_OPERATOR_TOKEN")
 # Symbol -> (name, initial price). Defaults leave one unit of every asset
 # affordable from the starting cash.
 EXCHANGE_ASSETS = {

@@ -26,6 +26,7 @@ from pydantic import Field
 from market import orders, selectors
 from market.api_docs import OfflineSwagger
 from market.auth import token_auth
+from market.clock_api import router as clock_router
 from market.errors import OrderNotFound, OrderRejected
 from market.models import Account
 from market.openapi import ExchangeAPI
@@ -90,6 +91,7 @@ api = ExchangeAPI(
     parser=StrictJsonParser(),
     docs=OfflineSwagger(),
 )
+api.add_router("/", clock_router)
 
 
 @api.exception_handler(ApiError)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django_eventstream import get_current_event_id
 
-from market.wire import BalanceOut, BookLevelsOut, OrderOut, PriceOut, TradeOut
+from market.wire import BalanceOut, BookLevelsOut, ClockEventOut, OrderOut, PriceOut, TradeOut
 from streams.publishing import publish_on_commit
 
 PRICE_EVENT = "price"
@@ -20,6 +20,7 @@ TRADE_EVENT = "trade"
 BOOK_EVENT = "book"
 ORDER_EVENT = "order"
 BALANCE_EVENT = "balance"
+CLOCK_EVENT = "clock"
 ACCOUNT_CHANNEL_PREFIX = "account-"
 
 
@@ -73,3 +74,9 @@ def publish_order(account_id: int, order: dict[str, Any]) -> None:
 def publish_balance(account_id: int, balance: dict[str, Any]) -> None:
     """A ``balance`` event on the owner's private stream (``market.wire.BalanceOut``)."""
     publish_on_commit(account_channel(account_id), BALANCE_EVENT, BalanceOut(**balance).model_dump())
+
+
+def publish_clock(clock: dict[str, Any]) -> None:
+    """A ``clock`` event on one asset's channel: the clock's state and speed and the asset's scenario
+    after a change of them (``market.wire.ClockEventOut``); published by the process that ticks."""
+    publish_on_commit(market_channel(clock["symbol"]), CLOCK_EVENT, ClockEventOut(**clock).model_dump())

@@ -1,8 +1,8 @@
 """How old a price is, in market time: the one place that decides staleness.
 
 Orders refuse a stale price (``no_price``) and the health check reports it;
-both ask here. Market time is wall time for now; a clock that can be paused
-makes a frozen price no older while it is paused, and plugs in here alone.
+both ask here. Market time is the clock's (``sources.clock.market_age``): a
+paused clock makes a frozen price no older, a faster one ages it faster.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils import timezone
+
+from sources.clock import market_age
 
 
 def price_age(ts: datetime, *, now: datetime | None = None) -> timedelta:
     """How much market time has passed since ``ts``."""
-    return (now or timezone.now()) - ts
+    return market_age(ts, now=now)
 
 
 def max_price_age() -> timedelta:

@@ -14,7 +14,7 @@ from typing import Any
 from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
-from market.wire import BalanceOut, BookLevelsOut
+from market.wire import BalanceOut, BookLevelsOut, ClockEventOut
 from sources.catalog import symbols as all_symbols
 
 EVENT_STREAM = "text/event-stream"
@@ -190,6 +190,10 @@ def stream_paths() -> dict[str, Any]:
                                 "The accounts' top 10 levels per side, after a tick that changed them.",
                                 "BookLevelsOut",
                             ),
+                            "clock": (
+                                "The clock's state and speed and the asset's scenario, after a change.",
+                                "ClockEventOut",
+                            ),
                         },
                     ),
                     "400": _error("Unknown symbol in `symbols` (`unknown_symbol`)."),
@@ -222,7 +226,7 @@ def stream_paths() -> dict[str, Any]:
 
 
 # Shapes the streams send that no JSON answer of the API uses, added to the schema's components.
-STREAM_ONLY_MODELS = (BookLevelsOut, BalanceOut)
+STREAM_ONLY_MODELS = (BookLevelsOut, BalanceOut, ClockEventOut)
 
 
 class ExchangeAPI(NinjaAPI):

@@ -546,7 +546,8 @@ def _log_trades(trades: Sequence[Trade]) -> None:
 
 
 def _fresh_price(symbol: str, row: Book) -> Decimal:
-    """The book's price, refused when older than ``EXCHANGE_PRICE_MAX_AGE``."""
+    """The book's price, refused when older than ``EXCHANGE_PRICE_MAX_AGE`` in market time
+    (a price frozen by a paused clock does not age)."""
     if row.price is None or row.ts is None:
         raise NoPrice(f"there is no price for {symbol} yet")
     age = price_age(row.ts)

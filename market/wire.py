@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from market.models import Account, Order, Price, PricePoint, Trade
+from sources.clock import ClockStatus
 from sources.ticks import Tick, format_money, format_ts
 
 
@@ -27,6 +28,47 @@ class PriceOut(BaseModel):
     price: str = Field(examples=["64210.50"])
     seq: int
     ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
+
+
+class ClockEventOut(BaseModel):
+    """A ``clock`` event: the market clock and one asset's scenario, after a change of either."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str = Field(examples=["BTC"])
+    state: Literal["running", "paused", "stepping"] = Field(
+        description="`paused`: no ticks, orders fill at frozen prices; `stepping`: N ticks, then paused"
+    )
+    speed: float = Field(description="ticks come `speed` times as often as the configured interval")
+    scenario: str = Field(examples=["crash"], description="the asset's scenario; `default` for none")
+    seq: int = Field(description="the asset's last tick when the change was seen")
+    ts: str = Field(examples=["2026-11-25T14:43:27.123456Z"])
+
+
+class AssetClockOut(BaseModel):
+    """One asset as the clock sees it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str
+    seq: int = Field(description="the asset's last tick")
+    scenario: str = Field(description="the asset's scenario; `default` for none")
+    scenario_since: int | None = Field(
+        description="the seq after which the scenario began; null until its first tick (or for none)"
+    )
+    step_until: int | None = Field(description="while stepping: the seq at which this asset stops")
+
+
+class ClockOut(BaseModel):
+    """The market clock (``/api/clock``, ``/api/admin/clock``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["running", "paused", "stepping"]
+    speed: float
+    version: int = Field(description="counts the changes of the clock and of the scenarios")
+    changed_at: str
+    assets: list[AssetClockOut]
 
 
 class TradeOut(BaseModel):
@@ -247,3 +289,7 @@ def balance_json(
 
 def equity_point_json(*, ts: datetime, cash: Decimal, equity: Decimal) -> dict[str, object]:
     return EquityPointOut(ts=format_ts(ts), cash=format_money(cash), equity=format_money(equity)).model_dump()
+
+
+def clock_json(status: ClockStatus) -> dict[str, object]:
+    return ClockOut(**status.to_json()).model_dump()

@@ -20,6 +20,8 @@ class SourceSpec:
     max_step: int
     reversal_probability: float
     floor: Decimal
+    relative: bool = False
+    max_step_bps: int = 10
 
     def new_walk(self, seed: str | int | None) -> RandomWalk:
         return RandomWalk(
@@ -28,6 +30,8 @@ class SourceSpec:
             reversal_probability=self.reversal_probability,
             floor=self.floor,
             rng=seeded_rng(seed, self.symbol),
+            relative=self.relative,
+            max_step_bps=self.max_step_bps,
         )
 
 
@@ -41,6 +45,8 @@ def source_specs() -> dict[str, SourceSpec]:
             max_step=settings.EXCHANGE_MAX_STEP,
             reversal_probability=settings.EXCHANGE_REVERSAL_PROBABILITY,
             floor=settings.EXCHANGE_PRICE_FLOOR,
+            relative=settings.EXCHANGE_STEP_MODE == "relative",
+            max_step_bps=settings.EXCHANGE_MAX_STEP_BPS,
         )
         for symbol, (name, price) in settings.EXCHANGE_ASSETS.items()
     }

@@ -1,10 +1,14 @@
-"""Everything the sources publish over SSE: one channel per source, event ``tick``."""
+"""Everything the sources publish over SSE: one channel per source, event ``tick``.
+
+A tick is stored in the transaction that advances its source and announced
+once that commits, so a tick that the clock's lock rolled back never reaches a client.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django_eventstream import send_event
+from streams.publishing import publish_on_commit
 
 TICK_EVENT = "tick"
 
@@ -14,4 +18,4 @@ def source_channel(symbol: str) -> str:
 
 
 def publish_tick(tick: dict[str, Any]) -> None:
-    send_event(source_channel(tick["symbol"]), TICK_EVENT, tick, json_encode=True)
+    publish_on_commit(source_channel(tick["symbol"]), TICK_EVENT, tick)

@@ -5,6 +5,14 @@ moves the price against ``direction`` (the walk starts with direction +1, so it
 falls first, as the original did); then, with ``reversal_probability``, the
 direction flips. Unlike the original, a step that would take the price below
 ``floor`` turns the walk around instead. The same seed gives the same path.
+
+Absolute steps (the original's, and the default) move every asset by up to
+``max_step`` whatever its price: a 500 asset loses 99% in minutes while a
+30,000 one barely moves. Relative steps (``WalkParams.relative``) draw a whole
+number of basis points of the price instead, 0..max_step_bps, and may add a
+steady ``drift_bps`` per step; scenarios (``sources.scenarios``) use them. Both
+modes draw the same two numbers per step, so the generator's state, and the
+path after it, never depends on which mode came before.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
+BASIS_POINTS = Decimal(10_000)
 
 
 def seeded_rng(seed: str | int | None, symbol: str) -> random.Random:
@@ -28,6 +37,25 @@ def seeded_rng(seed: str | int | None, symbol: str) -> random.Random:
     return random.Random(f"{seed}:{symbol}")
 
 
+@dataclass(frozen=True)
+class WalkParams:
+    """How one step moves: absolute (``max_step`` units) or relative (basis points of the price)."""
+
+    max_step: int = 10
+    reversal_probability: float = 0.15
+    relative: bool = False
+    max_step_bps: int = 10
+    drift_bps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.max_step < 0 or self.max_step_bps < 0:
+            raise ValueError("max_step and max_step_bps must not be negative")
+        if not 0.0 <= self.reversal_probability <= 1.0:
+            raise ValueError("reversal_probability must lie between 0 and 1")
+        if abs(self.drift_bps) >= 10_000:
+            raise ValueError("drift_bps must lie strictly between -10000 and 10000")
+
+
 @dataclass
 class RandomWalk:
     """One source's price path; ``step()`` returns the next price."""
@@ -38,29 +66,45 @@ class RandomWalk:
     floor: Decimal = Decimal("1.00")
     direction: int = 1
     rng: random.Random = field(default_factory=random.Random)
+    relative: bool = False
+    max_step_bps: int = 10
+    drift_bps: int = 0
 
     def __post_init__(self) -> None:
         self.price = Decimal(self.price).quantize(CENT)
         self.floor = Decimal(self.floor).quantize(CENT)
         if self.price < self.floor:
             raise ValueError(f"initial price {self.price} is below the floor {self.floor}")
-        if self.max_step < 0:
-            raise ValueError("max_step must not be negative")
-        if not 0.0 <= self.reversal_probability <= 1.0:
-            raise ValueError("reversal_probability must lie between 0 and 1")
+        self.params()  # validates the step parameters
         if self.direction not in (1, -1):
             raise ValueError("direction must be 1 or -1")
 
-    def step(self) -> Decimal:
-        move = self.rng.randint(0, self.max_step)
-        candidate = self.price - move * self.direction
+    def params(self) -> WalkParams:
+        """The walk's own step parameters (what ``step`` uses when given none)."""
+        return WalkParams(
+            max_step=self.max_step,
+            reversal_probability=self.reversal_probability,
+            relative=self.relative,
+            max_step_bps=self.max_step_bps,
+            drift_bps=self.drift_bps,
+        )
+
+    def step(self, params: WalkParams | None = None) -> Decimal:
+        """The next price, moved by ``params`` (a scenario's) or by the walk's own parameters."""
+        p = params or self.params()
+        if p.relative:
+            move = Decimal(self.rng.randint(0, p.max_step_bps)) * self.price / BASIS_POINTS
+            drift = Decimal(p.drift_bps) * self.price / BASIS_POINTS
+        else:
+            move, drift = Decimal(self.rng.randint(0, p.max_step)), Decimal(0)
+        candidate = self.price - move * self.direction + drift
         if candidate < self.floor:
             # Falling through the floor: bounce instead, so the price stays
             # positive and the walk keeps moving.
             self.direction = -self.direction
-            candidate = self.price - move * self.direction
+            candidate = max(self.price - move * self.direction + drift, self.floor)
         self.price = candidate.quantize(CENT)
-        if self.rng.random() < self.reversal_probability:
+        if self.rng.random() < p.reversal_probability:
             self.direction = -self.direction
         return self.price
 

@@ -36,8 +36,13 @@ CONTROL = {"stream-open", "stream-reset", "stream-error", "keep-alive"}
 
 def test_the_market_stream_is_documented_as_an_event_stream_with_every_event(schema: dict[str, Any]) -> None:
     events = events_of(schema, "/market/stream/")
-    assert set(events) == {"price", "trade", "book"} | CONTROL
-    for name, component in (("price", "PriceOut"), ("trade", "TradeOut"), ("book", "BookLevelsOut")):
+    assert set(events) == {"price", "trade", "book", "clock"} | CONTROL
+    for name, component in (
+        ("price", "PriceOut"),
+        ("trade", "TradeOut"),
+        ("book", "BookLevelsOut"),
+        ("clock", "ClockEventOut"),
+    ):
         data = events[name]["properties"]["data"]
         assert (data["type"], data["contentMediaType"]) == ("string", "application/json")
         assert data["contentSchema"] == {"$ref": f"#/components/schemas/{component}"}

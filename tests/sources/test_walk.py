@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from sources.walk import RandomWalk, seeded_rng
+from sources.walk import RandomWalk, WalkParams, seeded_rng
 
 
 def walk(seed: object = 1, **kwargs: object) -> RandomWalk:
@@ -97,3 +97,55 @@ def test_a_restored_snapshot_continues_the_exact_path() -> None:
 def test_it_refuses_impossible_parameters(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011
         walk(**kwargs)
+
+
+def test_the_default_walk_is_the_seeds_absolute_walk_unchanged() -> None:
+    # The first prices of seed 7's META, as the first stage's walk made them.
+    w = RandomWalk(price=Decimal("500.00"), rng=seeded_rng("7", "META"))
+    assert [str(p) for p in w.prices(12)] == [
+        "497.00", "487.00", "479.00", "488.00", "496.00", "496.00",
+        "491.00", "490.00", "483.00", "481.00", "471.00", "467.00",
+    ]  # fmt: skip
+    w = RandomWalk(price=Decimal("500.00"), rng=seeded_rng("7", "META"))
+    assert w.prices(1000)[-1] == Decimal("857.00")
+
+
+def test_relative_steps_move_every_asset_by_the_same_share_of_its_price() -> None:
+    for price in ("30000.00", "500.00"):
+        w = RandomWalk(price=Decimal(price), relative=True, max_step_bps=20, rng=seeded_rng(5, "T"))
+        previous, shares = w.price, []
+        for current in w.prices(2000):
+            # Up to 0.2% of the price a step, and half a cent of rounding.
+            assert abs(current - previous) <= previous * Decimal("0.002") + Decimal("0.005")
+            shares.append(abs(current - previous) / previous)
+            previous = current
+        assert max(shares) > Decimal("0.0018")
+
+
+def test_a_relative_walk_does_not_lose_99_percent_where_the_absolute_one_could() -> None:
+    w = RandomWalk(price=Decimal("500.00"), relative=True, max_step_bps=10, rng=seeded_rng(1, "META"))
+    # 1,500 ticks: 25 minutes at one a second.
+    assert min(w.prices(1500)) > Decimal("250.00")
+
+
+def test_a_drift_moves_the_price_its_way_at_every_step_when_it_exceeds_the_noise() -> None:
+    w = RandomWalk(price=Decimal("1000.00"), rng=seeded_rng(2, "T"))
+    params = WalkParams(relative=True, max_step_bps=10, drift_bps=-30)
+    prices = [w.step(params) for _ in range(50)]
+    assert all(later < earlier for earlier, later in zip([Decimal("1000.00"), *prices], prices, strict=False))
+
+
+def test_both_step_modes_draw_the_same_numbers_so_the_generator_stays_in_step() -> None:
+    a = RandomWalk(price=Decimal("100.00"), rng=seeded_rng(3, "T"))
+    b = RandomWalk(price=Decimal("100.00"), rng=seeded_rng(3, "T"))
+    a.prices(10)
+    for _ in range(10):
+        b.step(WalkParams(relative=True, max_step_bps=50))
+    assert a.rng.getstate() == b.rng.getstate()
+
+
+def test_walk_params_refuse_impossible_values() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        WalkParams(max_step_bps=-1)
+    with pytest.raises(ValueError, match="drift"):
+        WalkParams(drift_bps=10_000)
