@@ -17,7 +17,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from engine.engine import RUNNING, current_engine, first_line
-from market.freshness import is_stale, max_price_age, price_age
+from market.freshness import is_stale, max_price_age, price_age, read_clock
 from market.models import Price
 from sources.catalog import symbols as all_symbols
 
@@ -70,9 +70,10 @@ def prices_health(latest: dict[str, datetime], *, now: datetime, since: datetime
     An asset is ``ok``, ``stale``, ``pending`` (no price yet, still young) or ``missing``.
     """
     assets: dict[str, dict[str, Any]] = {}
+    clock = read_clock()
     for symbol in all_symbols():
         ts = latest.get(symbol)
-        age = price_age(ts if ts is not None else since, now=now)
+        age = price_age(ts if ts is not None else since, now=now, clock=clock)
         if ts is not None:
             status = "stale" if is_stale(age) else OK
         else:

@@ -8,15 +8,22 @@ paused clock makes a frozen price no older, a faster one ages it faster.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 
 from sources.clock import market_age
+from sources.models import Clock
 
 
-def price_age(ts: datetime, *, now: datetime | None = None) -> timedelta:
-    """How much market time has passed since ``ts``."""
-    return market_age(ts, now=now)
+def price_age(ts: datetime, *, now: datetime | None = None, clock: Any = True) -> timedelta:
+    """How much market time has passed since ``ts`` (``clock``: the clock's row, if read already)."""
+    return market_age(ts, now=now, clock=clock)
+
+
+def read_clock() -> Any:
+    """The clock's row (None when it was never set), for several ``price_age`` calls at once."""
+    return Clock.objects.filter(pk=1).first()
 
 
 def max_price_age() -> timedelta:

@@ -231,16 +231,19 @@ def _last_seqs() -> dict[str, int]:
     return dict(SourceState.objects.values_list("symbol", "seq"))
 
 
-def market_age(ts: datetime, *, now: datetime | None = None) -> timedelta:
+def market_age(ts: datetime, *, now: datetime | None = None, clock: Clock | bool | None = True) -> timedelta:
     """How much market time has passed since ``ts`` (a tick's wall time): the age of a price.
 
     It stands still while the clock is paused and runs ``speed`` times as
     fast as wall time, so a frozen price never goes stale, and at speed 10 a
-    price is as stale after 1.5 s as it is after 15 s at speed 1.
+    price is as stale after 1.5 s as it is after 15 s at speed 1. ``clock``
+    is the clock's row when the caller has read it already (``None``: there is
+    none); by default it is read here.
     """
     now = now or timezone.now()
-    clock = Clock.objects.filter(pk=1).first()
-    if clock is None:
+    if clock is True:
+        clock = Clock.objects.filter(pk=1).first()
+    if clock is None or clock is False:
         return now - ts
     earlier = None
     if ts < clock.changed_at:
