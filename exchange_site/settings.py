@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "market.middleware.JsonErrorsMiddleware",
     "web.database_errors.DatabaseUnavailableMiddleware",
+    # Innermost: an account's injected faults (market/fault_injection.py) act on its own requests only.
+    "market.fault_injection.FaultInjectionMiddleware",
 ]
 
 ROOT_URLCONF = "exchange_site.urls"
@@ -251,6 +253,8 @@ EXCHANGE_MAX_OPEN_ORDERS = env_int("EXCHANGE_MAX_OPEN_ORDERS", 100, minimum=0)
 EXCHANGE_ORDER_RATE = env_float("EXCHANGE_ORDER_RATE", 50.0, minimum=0.0)
 # Sign-ups and log-ins (dashboard and admin) per client IP address per minute; 0: no limit.
 EXCHANGE_AUTH_RATE = env_int("EXCHANGE_AUTH_RATE", 10, minimum=0)
+# Operates /api/admin/... over HTTP as Authorization: Bearer <it> (market/operators.py); empty: none.
+EXCHANGE_OPERATOR_TOKEN = env_str("EXCHANGE_OPERATOR_TOKEN")
 
 # --- Logging -------------------------------------------------------------------
 LOG_LEVEL = env_str("EXCHANGE_LOG_LEVEL", "INFO").upper()
