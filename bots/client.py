@@ -91,6 +91,9 @@ class ExchangeClient:
         self.token = token
         self.session = session or requests.Session()
         self.stream_url = f"{self.base_url}/market/stream/"
+        # The market stream is public; with the token it is this account's own stream (its
+        # per-client stream limit, and the faults an operator injects into its streams).
+        self.stream_headers = {"Authorization": f"Bearer {token}"}
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
