@@ -178,19 +178,25 @@ def live_pnl(session: Session, account: str) -> Decimal:
     return (cash + worth).quantize(Decimal("0.01"))
 
 
-def replay_ticks(session: Session, *, account: str | None = None, warmup: int = WARMUP) -> list[Tick]:
-    """The prices to replay: all of them, or, to compare with ``account``, from ``warmup`` ticks
-    (of the first order's asset) before its first order, where its strategy held nothing yet."""
-    if account is None:
-        return list(session.ticks)
-    first = next(iter(live_orders(session, account)), None)
+def replay_ticks(
+    session: Session,
+    *,
+    account: str | None = None,
+    symbols: Sequence[str] | None = None,
+    warmup: int = WARMUP,
+) -> list[Tick]:
+    """The prices to replay (of ``symbols``, default all): all of them, or, to compare with ``account``,
+    from ``warmup`` ticks (of the first order's asset) before its first order, where its strategy
+    held nothing yet."""
+    ticks = [t for t in session.ticks if symbols is None or t.symbol in symbols]
+    first = next(iter(live_orders(session, account)), None) if account is not None else None
     if first is None:
-        return list(session.ticks)
-    own = [t for t in session.ticks if t.symbol == first.symbol and t.seq <= first.seq - warmup]
+        return ticks
+    own = [t for t in ticks if t.symbol == first.symbol and t.seq <= first.seq - warmup]
     if not own:
-        return list(session.ticks)
+        return ticks
     start = own[-1].ts
-    return [t for t in session.ticks if t.ts >= start]
+    return [t for t in ticks if t.ts >= start]
 
 
 class _Recorder(Strategy):

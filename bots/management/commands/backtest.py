@@ -109,7 +109,9 @@ class Command(BaseCommand):
         except (UnknownStrategy, SessionError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         account = options["compare"]
-        ticks = replay_ticks(session, account=account)
+        wanted = options["symbols"]
+        symbols = [part.strip() for part in wanted.split(",") if part.strip()] if wanted else None
+        ticks = replay_ticks(session, account=account, symbols=symbols)
         result = replay(cls(quantity=options["quantity"]), ticks, session, name=names[0])
         if account is None:
             run = result.result
