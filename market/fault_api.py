@@ -57,7 +57,8 @@ class ClearedOut(Schema):
     cleared: bool
 
 
-ERRORS = {403: dict, 404: dict}
+# Every refusal is the one error format; 400, 413 and 415 come from validation and the JSON parser.
+ERRORS = {status: dict for status in (400, 403, 404, 413, 415)}
 
 
 def _forbidden() -> HttpResponse:
