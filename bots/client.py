@@ -104,7 +104,8 @@ class ExchangeClient:
         self.session = session or requests.Session()
         self.stream_url = f"{self.base_url}/market/stream/"
         self.account_stream_url = f"{self.base_url}/api/accounts/me/stream/"
-        # The private stream is read by ``streams.client.StreamReader`` with these.
+        # The private stream is read with these; with the token the market stream is this
+        # account's own too (its per-client stream limit, and the faults injected into its streams).
         self.stream_headers = {"Authorization": f"Bearer {token}"}
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:

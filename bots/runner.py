@@ -169,6 +169,7 @@ class Runner:
             self.exchange.stream_url,
             cursor=cursor,
             params=params,
+            headers=getattr(self.exchange, "stream_headers", None),
             stop=self.stop_event,
             backoff=self.make_backoff(),
             opener=self.opener,

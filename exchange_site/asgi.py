@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 django_application = get_asgi_application()
 
 from engine.launcher import EngineLauncher  # noqa: E402  (needs Django set up)
+from market.fault_injection import LoseAnswers  # noqa: E402
 from streams.shutdown import EndStreamsOnShutdown  # noqa: E402
 from web.request_limits import RequestLimits  # noqa: E402
 
@@ -18,6 +19,7 @@ from web.request_limits import RequestLimits  # noqa: E402
 # Measured with benchmarks/fanout.py at 1,000 clients: p99 367 ms -> 171 ms.
 gc.set_threshold(100_000, 50, 100)
 
-# Outermost first: on SIGINT/SIGTERM the engine is asked to stop, then open
+# Outermost first: an answer lost by an injected fault is dropped at the server's own connection;
+# on SIGINT/SIGTERM the engine is asked to stop, then open
 # streams end, then the server's own handler runs; request limits apply before Django reads a body.
-application = EndStreamsOnShutdown(EngineLauncher(RequestLimits(django_application)))
+application = LoseAnswers(EndStreamsOnShutdown(EngineLauncher(RequestLimits(django_application))))

@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "market.middleware.JsonErrorsMiddleware",
     "web.database_errors.DatabaseUnavailableMiddleware",
+    # Innermost: an account's injected faults (market/fault_injection.py) act on its own requests only.
+    "market.fault_injection.FaultInjectionMiddleware",
 ]
 
 ROOT_URLCONF = "exchange_site.urls"

@@ -28,6 +28,7 @@ from market.api_docs import OfflineSwagger
 from market.auth import token_auth
 from market.clock_api import router as clock_router
 from market.errors import OrderNotFound, OrderRejected
+from market.fault_api import router as fault_router
 from market.models import Account
 from market.openapi import ExchangeAPI
 from market.order_input import IDEMPOTENCY_KEY_MAX_LENGTH, OrderIn
@@ -436,3 +437,8 @@ def known_order_symbol(symbol: str) -> str:
             400, "unknown_symbol", f"Unknown symbol {symbol!r}; known: {', '.join(all_symbols())}."
         )
     return symbol
+
+
+# --- Operators -------------------------------------------------------------------------
+
+api.add_router("/admin/faults", fault_router)

@@ -334,3 +334,38 @@ class EquityPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.equity} at {self.ts}"
+
+
+class AccountFaults(models.Model):
+    """An account's injected faults (``market.faults``), and how many of its requests they have seen.
+
+    ``requests`` is the position of the plan's seeded draws: request ``n``
+    after the plan was set draws from ``seed`` and ``n``. Setting a plan again
+    starts it over; deleting the row ends the faults.
+    """
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="faults")
+    reject = models.FloatField(default=0)
+    delay_ms = models.PositiveIntegerField(default=0)
+    lose_response = models.FloatField(default=0)
+    partial = models.FloatField(default=0)
+    stale = models.FloatField(default=0)
+    drop_stream_after = models.FloatField(null=True, blank=True)
+    seed = models.BigIntegerField(default=0)
+    requests = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "account faults"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reject__gte=0, reject__lte=1)
+                & models.Q(lose_response__gte=0, lose_response__lte=1)
+                & models.Q(partial__gte=0, partial__lte=1)
+                & models.Q(stale__gte=0, stale__lte=1),
+                name="fault_probabilities_0_to_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"faults of {self.account}"

@@ -1,4 +1,4 @@
-"""Who may operate the exchange (its clock, its scenarios): a staff session or the operator token.
+"""Who may operate the exchange (its clock, scenarios, faults): a staff session or the operator token.
 
 The operator token is ``EXCHANGE_OPERATOR_TOKEN``, sent as ``Authorization:
 Bearer <token>`` and compared in constant time; with the setting empty only
@@ -34,6 +34,11 @@ def operator_refusal(request: HttpRequest) -> HttpResponse | None:
     if request.method not in SAFE_METHODS:
         return check_csrf(request)
     return None
+
+
+def is_operator(request: HttpRequest) -> bool:
+    """Whether this request comes from an operator (``operator_refusal`` without the answer)."""
+    return operator_refusal(request) is None
 
 
 def is_operator_token(token: str) -> bool:

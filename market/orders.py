@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from market import matching
+from market import fault_injection, matching
 from market.errors import (
     IdempotencyConflict,
     InvalidPrice,
@@ -661,6 +661,7 @@ def _place(account: Account, request: OrderRequest, key: str | None, fingerprint
         _requote(book_row, latest.price, latest.seq, latest.ts)
         book_row.save(update_fields=["seq", "price", "ts", "bid", "ask", "bid_depth", "ask_depth"])
     price = _fresh_price(symbol, book_row)
+    fault_injection.refuse_as_stale(symbol)  # injected faults only (market/fault_injection.py)
     unit = _Unit(symbol=symbol, book_row=book_row, house_id=_house_of(book_row))
     venue = unit.venue
     venue_book = venue.book(symbol)
@@ -679,16 +680,21 @@ def _place(account: Account, request: OrderRequest, key: str | None, fingerprint
         ).count()
     makers = {row.account_id for row in opposite}
     unit.lock_accounts({account.pk, *makers})
+    # An injected partial fill (market/fault_injection.py) lets fewer units fill; none otherwise.
+    fill = fault_injection.fill_quantity(
+        type=request.type, time_in_force=request.time_in_force, quantity=request.quantity
+    )
     order = venue.place(
         account=account.pk,
         symbol=symbol,
         side=request.side,
-        quantity=request.quantity,
+        quantity=fill,
         type=request.type,
         limit_price=request.limit_price,
         stop_price=request.stop_price,
         time_in_force=request.time_in_force,
     )
+    fault_injection.restore_quantity(order, request.quantity)
     unit.new_orders.append(order)
     trades = unit.save()
     row = unit.rows[unit.ids[order.id]]

@@ -14,7 +14,7 @@ import logging
 import random
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +84,29 @@ def _interrupt(response: requests.Response) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
+
+
+# The ends of an SSE event: a blank line after any of the three line endings.
+EVENT_ENDS = (b"\r\n\r\n", b"\n\n", b"\r\r")
+
+
+def complete_events(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The bytes of a stream up to the end of its last complete event.
+
+    A connection that drops in the middle of an event leaves its start
+    behind; the SSE specification says to discard it, but sseclient-py
+    dispatches it at the end of the stream, with a cut id that would become
+    the cursor (and a resume from a cursor that does not exist).
+    """
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        end = max((pending.rfind(mark) + len(mark) for mark in EVENT_ENDS if mark in pending), default=0)
+        if end:
+            yield pending[:end]
+            pending = pending[end:]
+    if pending.strip():
+        logger.warning("stream ended in the middle of an event; its %d bytes are dropped", len(pending))
 
 
 class StreamReader:
@@ -159,7 +182,8 @@ class StreamReader:
                 raise StreamError(f"{self.url} answered {response.status_code}: {response.text[:200]}")
             response.raise_for_status()
             self.connected = True
-            for raw in sseclient.SSEClient(response.iter_content(chunk_size=None)).events():
+            chunks = complete_events(response.iter_content(chunk_size=None))
+            for raw in sseclient.SSEClient(chunks).events():
                 if self.stop.is_set():
                     return
                 if raw.event in CONTROL_EVENTS:

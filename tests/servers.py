@@ -218,6 +218,10 @@ class ServerProcess:
         kwargs.setdefault("timeout", 10)
         return requests.post(self.url + path, **kwargs)
 
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        return requests.put(self.url + path, **kwargs)
+
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", 10)
         return requests.delete(self.url + path, **kwargs)

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from bots.backtest import VenueSettings, parse_seeds, run_backtest
 from bots.metrics import render_table, summarize
+from bots.replay import SessionError, compare, read_session, replay, replay_ticks
 from bots.strategies import STRATEGIES, UnknownStrategy, load_strategy
 from sources.catalog import source_specs
 
@@ -44,12 +45,25 @@ class Command(BaseCommand):
             "--json", action="store_true", help="print one JSON object per line, one per run, instead"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+        parser.add_argument(
+            "--replay", metavar="FILE", help="replay the prices of a session file (`session export`) instead"
+        )
+        parser.add_argument(
+            "--compare",
+            metavar="ACCOUNT",
+            help="with --replay: where the live ACCOUNT and the replay part ways",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["ticks"] < 1:
             raise CommandError("--ticks must be at least 1")
         if options["quantity"] < 1:
             raise CommandError("--quantity must be at least 1")
+        if options["replay"]:
+            self.replay(options)
+            return
+        if options["compare"]:
+            raise CommandError("--compare needs --replay FILE")
         try:
             seeds = parse_seeds(options["seeds"])
             classes = {name: load_strategy(name) for name in dict.fromkeys(options["strategies"])}
@@ -90,6 +104,32 @@ class Command(BaseCommand):
             f"fees {venue.maker_fee_bps}/{venue.taker_fee_bps} bps maker/taker"
         )
         self.stdout.write(render_table(summarize(results)))
+
+    def replay(self, options: dict[str, Any]) -> None:
+        """``--replay FILE [--compare ACCOUNT]``: one strategy over a recorded session (bots/replay.py)."""
+        names = list(dict.fromkeys(options["strategies"]))
+        if len(names) != 1:
+            raise CommandError("--replay takes one strategy")
+        try:
+            cls = load_strategy(names[0])
+            with open(options["replay"], encoding="utf-8") as lines:
+                session = read_session(lines)
+        except (UnknownStrategy, SessionError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        account = options["compare"]
+        wanted = options["symbols"]
+        symbols = [part.strip() for part in wanted.split(",") if part.strip()] if wanted else None
+        ticks = replay_ticks(session, account=account, symbols=symbols)
+        result = replay(cls(quantity=options["quantity"]), ticks, session, name=names[0])
+        if account is None:
+            run = result.result
+            self.stdout.write(
+                json.dumps(run.to_json()) if options["json"] else render_table(summarize([run]))
+            )
+            return
+        comparison = compare(session, account, result)
+        for line in comparison.lines(account, names[0]):
+            self.stdout.write(line)
 
 
 def venue_settings(options: dict[str, Any]) -> VenueSettings:
