@@ -16,3 +16,5 @@ EXCHANGE_ENGINE = "off"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Local state (runbot's kept tokens) never lands in the checkout; tests use their own.
 EXCHANGE_STATE_DIR = Path(tempfile.gettempdir()) / f"exchange-tests-state-{os.getpid()}"
+# A history point after every change: tests check them, and account ids repeat across tests' databases.
+EXCHANGE_HISTORY_INTERVAL = 0.0
