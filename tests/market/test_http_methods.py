@@ -22,8 +22,10 @@ GET_PATHS = [
 def test_head_answers_like_get_without_a_body(client: Client, path: str) -> None:
     got = client.get(path)
     head = client.head(path)
-    # The health check is 503 here (no engine, no prices); HEAD must answer as GET all the same.
-    assert head.status_code == got.status_code == (503 if path == "/healthz" else 200)
+    # With no prices the health check turns 503 once the process is older than a price's max age;
+    # HEAD must answer as GET either way.
+    assert head.status_code == got.status_code
+    assert got.status_code in ((200, 503) if path == "/healthz" else (200,))
     assert head["Content-Type"] == got["Content-Type"]
     assert got["Content-Type"].startswith("application/json")
     assert head.content == b""
