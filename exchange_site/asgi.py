@@ -10,6 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "exchange_site.settings")
 django_application = get_asgi_application()
 
 from engine.launcher import EngineLauncher  # noqa: E402  (needs Django set up)
+from streams.admission import StreamAdmission  # noqa: E402
 from streams.shutdown import EndStreamsOnShutdown  # noqa: E402
 
 # Fewer garbage collections: with hundreds of open streams CPython's default
@@ -18,5 +19,6 @@ from streams.shutdown import EndStreamsOnShutdown  # noqa: E402
 gc.set_threshold(100_000, 50, 100)
 
 # Outermost first: on SIGINT/SIGTERM the engine is asked to stop, then open
-# streams end, then the server's own handler runs.
-application = EndStreamsOnShutdown(EngineLauncher(django_application))
+# streams end, then the server's own handler runs. Streams run on a few shared
+# threads and are counted against their limits (streams.admission).
+application = EndStreamsOnShutdown(EngineLauncher(StreamAdmission(django_application)))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from market.events import market_channel
 from sources.catalog import symbols as all_symbols
-from streams.serving import serve_stream
+from streams.serving import serve_stream, stream_view
 from web.errors import error_response
 
 
@@ -29,13 +30,14 @@ def parse_symbols(raw: str | None) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+@stream_view
 @require_GET
-def market_stream(request: HttpRequest) -> HttpResponse:
+async def market_stream(request: HttpRequest) -> HttpResponseBase:
     try:
         wanted = parse_symbols(request.GET.get("symbols"))
     except ValueError as exc:
         return error_response(400, "unknown_symbol", str(exc))
-    return serve_stream(request, [market_channel(symbol) for symbol in wanted])
+    return await serve_stream(request, [market_channel(symbol) for symbol in wanted])
 
 
 @require_GET
