@@ -129,6 +129,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 # Without `collectstatic` there is no STATIC_ROOT; the finders serve instead.
 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+# WhiteNoise 6 answers with a file iterator that is synchronous; under ASGI Django
+# reads such a (small, static) file in a thread and warns once per file served.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

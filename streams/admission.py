@@ -18,18 +18,25 @@ Limits. ``EXCHANGE_STREAMS_MAX`` open streams per serving process and
 ``EXCHANGE_STREAMS_PER_CLIENT`` per client (its bearer token if it sends one,
 else its IP address); ``0`` lifts a limit. A stream is counted for exactly as
 long as its request runs. Over a limit the stream view answers 503
-``too_many_streams`` with ``Retry-After`` before any stream starts.
+``too_many_streams`` with ``Retry-After`` before any stream starts. The
+server's own streams are exempt: the embedded engine's feeds read this
+server's source streams over loopback, and a flood of clients must not keep
+them from reconnecting. ``streams.client`` marks them with a header derived
+from the secret key (``internal_stream_headers``), sent only to loopback.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
@@ -40,6 +47,41 @@ from django.urls import Resolver404, resolve
 SCOPE_KEY = "streams.admission"
 # Seconds a refused client should wait before it tries again.
 RETRY_AFTER = "5"
+# Marks the server's own streams (see the module's docstring).
+INTERNAL_HEADER = "X-Exchange-Internal-Stream"
+
+
+def _internal_token() -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), b"streams.admission: internal stream", "sha256").hexdigest()
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def internal_stream_headers(url: str) -> dict[str, str]:
+    """The header that exempts a stream of this deployment's own from the limits; only to loopback."""
+    if not settings.configured or not _is_loopback(urlsplit(url).hostname):
+        return {}
+    return {INTERNAL_HEADER: _internal_token()}
+
+
+def is_internal(scope: dict[str, Any]) -> bool:
+    client = scope.get("client")
+    if not client or not _is_loopback(client[0]):
+        return False
+    wanted = INTERNAL_HEADER.lower().encode()
+    for name, value in scope.get("headers", ()):
+        if name == wanted:
+            return hmac.compare_digest(value.decode("latin-1"), _internal_token())
+    return False
 
 
 def serves_stream(view: Callable[..., Any]) -> bool:
@@ -138,18 +180,21 @@ class StreamAdmission:
         if scope["type"] != "http" or not self._is_stream(scope):
             return await self.app(scope, receive, send)
         client = client_of(scope)
-        refusal = self.counts.acquire(
-            client,
-            total_limit=settings.EXCHANGE_STREAMS_MAX,
-            client_limit=settings.EXCHANGE_STREAMS_PER_CLIENT,
-        )
+        counted = not is_internal(scope)
+        refusal = None
+        if counted:
+            refusal = self.counts.acquire(
+                client,
+                total_limit=settings.EXCHANGE_STREAMS_MAX,
+                client_limit=settings.EXCHANGE_STREAMS_PER_CLIENT,
+            )
         scope = {**scope, SCOPE_KEY: Admission(refusal)}
         try:
             # Django's own per-request context, entered inside, defers to this one.
             async with ThreadSensitiveContext(executor=self.lanes.next()):
                 return await self.app(scope, receive, send)
         finally:
-            if refusal is None:
+            if counted and refusal is None:
                 self.counts.release(client)
 
     @staticmethod
