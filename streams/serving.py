@@ -21,7 +21,9 @@ is used as it is. Its stream loop (``views.stream``) and request parsing
   stream re-read storage from its cursor instead of re-reading after every
   event that arrived during a read;
 - between events a stream waits in the event loop and holds no thread; its
-  reads run on one of the lanes of ``streams.admission``.
+  reads run on a few reader threads shared by every stream, each keeping its
+  database connection (``EXCHANGE_STREAM_THREADS``), and its other sync
+  parts on the lanes of ``streams.admission``.
 
 Replays. The library's ``get_events`` (still used for reads, and by the GRIP
 path) re-read from the cursor a client connected with, so events went out
@@ -35,14 +37,17 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import threading
 import weakref
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import jwt
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import OperationalError, close_old_connections
+from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django_eventstream import eventstream
@@ -92,14 +97,40 @@ def correct_stream_reads() -> None:
         eventstream.get_events = _advancing(eventstream.get_events)
 
 
-def _read(event_request: EventRequest) -> EventResponse:
-    """Stored events after the request's cursor; runs on the stream's lane thread."""
+_readers: ThreadPoolExecutor | None = None
+_readers_lock = threading.Lock()
+
+
+def _reader_threads() -> ThreadPoolExecutor:
+    """The threads that read stored events for every stream of this process.
+
+    Apart from the lanes (``streams.admission``): no request signal runs
+    here, so each thread keeps its database connection from read to read
+    instead of reconnecting for every stream that opens.
+    """
+    global _readers
+    with _readers_lock:
+        if _readers is None:
+            _readers = ThreadPoolExecutor(
+                max_workers=settings.EXCHANGE_STREAM_THREADS, thread_name_prefix="stream-reads"
+            )
+        return _readers
+
+
+def _read_stored(event_request: EventRequest) -> EventResponse:
     try:
         return eventstream.get_events(event_request)
     except OperationalError:
-        # The lane's connection is shared by its streams: leave none broken behind.
-        close_old_connections()
+        # Leave no broken connection behind for this thread's next read.
+        connection.close()
         raise
+
+
+async def _read(event_request: EventRequest) -> EventResponse:
+    """Stored events after the request's cursor, read on one of the reader threads."""
+    return await sync_to_async(_read_stored, thread_sensitive=False, executor=_reader_threads())(
+        event_request
+    )
 
 
 def _encode_read(response: EventResponse) -> str:
@@ -191,7 +222,7 @@ async def _stream(
         while not stream_shutdown.requested:
             if reread:
                 try:
-                    response = await sync_to_async(_read)(event_request)
+                    response = await _read(event_request)
                 except OperationalError as exc:
                     logger.warning("a stream ends: its stored events cannot be read (%s)", exc)
                     return
@@ -260,7 +291,7 @@ async def serve_stream(request: HttpRequest, channels: list[str]) -> HttpRespons
     event_request.is_next = False
     subscription = _Subscription(wanted)
     try:
-        first = await sync_to_async(_read)(event_request)
+        first = await _read(event_request)
     except OperationalError as exc:
         subscription.close()
         return database_error_response(exc)

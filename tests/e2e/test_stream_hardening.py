@@ -124,8 +124,8 @@ def test_database_connections_do_not_grow_with_open_streams(tmp_path: Path) -> N
 def test_streams_over_their_limits_are_refused_with_503_before_they_start(tmp_path: Path) -> None:
     # The embedded engine's three feeds are streams of this server too, exempt from the limits.
     server = ServerProcess(tmp_path, EXCHANGE_STREAMS_MAX="3", EXCHANGE_STREAMS_PER_CLIENT="2").start()
-    wait_for_prices(server)
     try:
+        wait_for_prices(server)
         with open_streams(server, 2, headers="Authorization: Bearer a\r\n"):
             refused = server.get("/market/stream/", stream=True, headers={"Authorization": "Bearer a"})
             assert refused.status_code == 503
