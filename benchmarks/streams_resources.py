@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import resource
+import signal
 import sys
 import tempfile
 import time
@@ -179,6 +180,8 @@ async def measure(database: str, counts: list[int], concurrency: int, settle: fl
 
 
 def main() -> None:
+    # A timeout's SIGTERM still stops the server and drops the database (the ``finally`` blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
