@@ -24,7 +24,6 @@ from tests.servers import (
     postgres_database,
     read_events,
     require_postgres,
-    sqlite_database,
     wait_for_prices,
 )
 
@@ -178,19 +177,30 @@ def test_recover_without_a_grip_proxy_is_an_ordinary_stream(exchange_server: Ser
 
 
 def test_a_stream_is_503_while_the_database_is_down(tmp_path: Path) -> None:
-    database_dir = tmp_path / "database"
-    database_dir.mkdir()
-    server = ServerProcess(tmp_path / "server", database_url=sqlite_database(database_dir)).start()
+    require_postgres()
+    import psycopg
+
+    database_url = postgres_database()
+    name = database_url.rsplit("/", 1)[1]
+    server = ServerProcess(tmp_path, database_url=database_url)
     try:
-        # The database goes away: its directory is replaced by a file, so it cannot be opened.
-        database_dir.rename(tmp_path / "away")
-        database_dir.write_text("")
+        server.start()
+        read_events(server.url + "/market/stream/", count=1)
+        # The database goes down: its connections end and no new one is allowed.
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            admin.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (name,)
+            )
         response = server.get("/market/stream/", stream=True)
         assert response.status_code == 503
         assert response.headers["Retry-After"]
         assert response.json()["error"]["code"] == "unavailable"
     finally:
         server.kill()
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        drop_postgres_database(database_url)
 
 
 def test_shutdown_ends_every_open_stream_with_a_complete_response(tmp_path: Path) -> None:
