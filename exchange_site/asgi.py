@@ -11,6 +11,7 @@ django_application = get_asgi_application()
 
 from engine.launcher import EngineLauncher  # noqa: E402  (needs Django set up)
 from market.fault_injection import LoseAnswers  # noqa: E402
+from streams.admission import StreamAdmission  # noqa: E402
 from streams.shutdown import EndStreamsOnShutdown  # noqa: E402
 from web.request_limits import RequestLimits  # noqa: E402
 
@@ -20,6 +21,9 @@ from web.request_limits import RequestLimits  # noqa: E402
 gc.set_threshold(100_000, 50, 100)
 
 # Outermost first: an answer lost by an injected fault is dropped at the server's own connection;
-# on SIGINT/SIGTERM the engine is asked to stop, then open
-# streams end, then the server's own handler runs; request limits apply before Django reads a body.
-application = LoseAnswers(EndStreamsOnShutdown(EngineLauncher(RequestLimits(django_application))))
+# on SIGINT/SIGTERM the engine is asked to stop, then open streams end, then the server's own
+# handler runs; request limits apply before Django reads a body; streams run on a few shared
+# threads and are counted against their limits (streams.admission).
+application = LoseAnswers(
+    EndStreamsOnShutdown(EngineLauncher(RequestLimits(StreamAdmission(django_application))))
+)

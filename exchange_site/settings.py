@@ -157,6 +157,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# WhiteNoise 6 answers with a file iterator that is synchronous; under ASGI Django
+# reads such a (small, static) file in a thread and warns once per file served.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -206,6 +210,12 @@ if REDIS_URL:
 GRIP_URL = env_str("GRIP_URL")
 if GRIP_URL:
     MIDDLEWARE.insert(0, "django_grip.GripMiddleware")
+# Limits that protect the venue (streams.admission): open SSE streams per serving
+# process and per client (its token, else its IP address); 0 lifts a limit.
+EXCHANGE_STREAMS_MAX = env_int("EXCHANGE_STREAMS_MAX", 5000, minimum=0)
+EXCHANGE_STREAMS_PER_CLIENT = env_int("EXCHANGE_STREAMS_PER_CLIENT", 200, minimum=0)
+# Threads (and so database connections) shared by every open stream of a process.
+EXCHANGE_STREAM_THREADS = env_int("EXCHANGE_STREAM_THREADS", 4, minimum=1)
 
 # --- The exchange --------------------------------------------------------------
 EXCHANGE_SEED = env_str("EXCHANGE_SEED") or None

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from market.auth import token_auth
-from market.channels import READER_ATTRIBUTE, StreamReader
+from market.channels import StreamReader
 from market.events import account_channel, market_channel
 from market.models import Account
 from sources.catalog import symbols as all_symbols
-from streams.serving import serve_stream
+from streams.serving import serve_stream, stream_view
 from web.errors import error_response
 
 
@@ -31,30 +33,31 @@ def parse_symbols(raw: str | None) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+@stream_view
 @require_GET
-def market_stream(request: HttpRequest) -> HttpResponse:
+async def market_stream(request: HttpRequest) -> HttpResponseBase:
     try:
         wanted = parse_symbols(request.GET.get("symbols"))
     except ValueError as exc:
         return error_response(400, "unknown_symbol", str(exc))
-    return serve_stream(request, [market_channel(symbol) for symbol in wanted])
+    return await serve_stream(request, [market_channel(symbol) for symbol in wanted])
 
 
+@stream_view
 @require_GET
-def account_stream(request: HttpRequest) -> HttpResponse:
+async def account_stream(request: HttpRequest) -> HttpResponseBase:
     """The caller's private stream: ``order`` and ``balance`` events of its own account only.
 
     A bearer token (bots) or the dashboard's session; neither is 401 before any stream starts.
+    The stream reads as that account (``market.channels``), so the library itself refuses
+    any other account's channel.
     """
-    account = _stream_account(request)
+    account = await sync_to_async(_stream_account)(request)
     if account is None:
         return error_response(
             401, "unauthorized", "Send Authorization: Bearer <token>, or sign in on the dashboard."
         )
-    reader = request.user if request.user.is_authenticated else StreamReader(account.pk)
-    setattr(reader, READER_ATTRIBUTE, account.pk)
-    request.user = reader  # type: ignore[assignment]
-    return serve_stream(request, [account_channel(account.pk)])
+    return await serve_stream(request, [account_channel(account.pk)], reader=StreamReader(account.pk))
 
 
 def _stream_account(request: HttpRequest) -> Account | None:

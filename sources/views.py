@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_eventstream import get_current_event_id
 
 from sources.catalog import source_specs
 from sources.events import source_channel
-from streams.serving import serve_stream
+from streams.serving import serve_stream, stream_view
 from web.errors import error_response
 
 
@@ -36,8 +37,9 @@ def source_list(request: HttpRequest) -> JsonResponse:
     )
 
 
+@stream_view
 @require_GET
-def source_stream(request: HttpRequest, symbol: str) -> HttpResponse:
+async def source_stream(request: HttpRequest, symbol: str) -> HttpResponseBase:
     if symbol not in source_specs():
         return error_response(404, "unknown_symbol", f"No source for symbol {symbol!r}.")
-    return serve_stream(request, [source_channel(symbol)])
+    return await serve_stream(request, [source_channel(symbol)])

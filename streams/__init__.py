@@ -1,11 +1,13 @@
 """The stream plumbing of every app, at the bottom of the layering.
 
-- ``serving``: django-eventstream's streams, with the corrections to its 5.3.4 reads;
+- ``serving``: the stream views' loop, on django-eventstream's storage and listeners;
+- ``admission``: streams on a few shared threads, and the limits on how many are open;
+- ``cursors``: a client's Last-Event-ID, checked before its stream starts;
 - ``publishing``: store an event in the current transaction, announce it on commit;
 - ``redis_supervision``: the scaled mode's Redis fan-out, kept alive across restarts;
 - ``storage``: the stored events (reading them back, trimming them);
 - ``client``: the resilient SSE client of the market's feeds and the bots;
-- ``shutdown``: ending open streams when the server is asked to stop.
+- ``shutdown``: ending open streams cleanly when the server is asked to stop.
 
 Every import of django-eventstream's internals lives in this package; other
 apps use only its public ``send_event`` and ``get_current_event_id``. The

@@ -169,7 +169,9 @@ class StreamReader:
         logger.warning("%s: connection lost (%s); reconnecting from %s", self.name, why, self.cursor or "now")
 
     def _read_once(self) -> Iterator[StreamEvent]:
-        headers = dict(self.headers)
+        from streams.admission import internal_stream_headers
+
+        headers = {**internal_stream_headers(self.url), **self.headers}
         if self.cursor:
             headers["Last-Event-ID"] = self.cursor
         response = self.opener(self.url, self.params, headers)

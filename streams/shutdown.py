@@ -1,9 +1,14 @@
 """Ending open streams when the server is asked to stop (SIGINT/SIGTERM).
 
-An SSE response lasts until its client leaves, so a server's graceful shutdown
-would wait for every open stream, or cancel them mid-write. On SIGINT/SIGTERM
-every open request is told its client disconnected: streams end at once, and
-the server's own handler then stops it as usual.
+An SSE response lasts until its client leaves, so a server's graceful
+shutdown would wait for every open stream, or cancel them mid-write. Cutting
+them (an ASGI ``http.disconnect`` the client never sent) left each response
+incomplete: the server logged ``ASGI callable returned without completing
+response`` per stream, and clients saw a chunked body without its end, on
+which some (aiohttp-sse-client2) give up instead of reconnecting. Instead, on
+SIGINT/SIGTERM every open stream is woken and ends its response as usual,
+with the last chunk, and the server's own handler then stops it; clients
+reconnect with their Last-Event-ID.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -40,40 +45,55 @@ def on_stop_signals(callback: Callable[[], None]) -> None:
         signal.signal(signum, handler)
 
 
+class StreamShutdown:
+    """Set once this process is asked to stop; every open stream then ends, cleanly.
+
+    Streams register a wake-up (their listener's thread-safe wake) while they
+    are open and check ``requested`` whenever they wake.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._lock = threading.Lock()
+        self._wakers: set[Callable[[], None]] = set()
+
+    def watch(self, wake: Callable[[], None]) -> None:
+        with self._lock:
+            self._wakers.add(wake)
+        if self.requested:
+            wake()
+
+    def unwatch(self, wake: Callable[[], None]) -> None:
+        with self._lock:
+            self._wakers.discard(wake)
+
+    def request(self) -> None:
+        """End every open stream (and any that opens from now on)."""
+        self.requested = True
+        with self._lock:
+            wakers = list(self._wakers)
+        for wake in wakers:
+            wake()
+
+
+stream_shutdown = StreamShutdown()
+
+
 class EndStreamsOnShutdown:
-    """ASGI middleware: on SIGINT/SIGTERM, open HTTP requests receive ``http.disconnect``."""
+    """ASGI middleware: on SIGINT/SIGTERM, open streams end their responses (``stream_shutdown``)."""
 
     def __init__(self, app: Callable[..., Any]) -> None:
         self.app = app
-        self.shutting_down: asyncio.Event | None = None
+        self._installed = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if scope["type"] == "http":
-            if self.shutting_down is None:
-                shutting_down = self.shutting_down = asyncio.Event()
-                loop = asyncio.get_running_loop()
+        if scope["type"] == "http" and not self._installed:
+            self._installed = True
+            loop = asyncio.get_running_loop()
 
-                def end_streams() -> None:
-                    loop.call_soon_threadsafe(shutting_down.set)
+            def end_streams() -> None:
+                # In a signal handler: take no lock here, let the loop do it.
+                loop.call_soon_threadsafe(stream_shutdown.request)
 
-                on_stop_signals(end_streams)
-            receive = self._until_shutdown(receive, self.shutting_down)
+            on_stop_signals(end_streams)
         return await self.app(scope, receive, send)
-
-    @staticmethod
-    def _until_shutdown(
-        receive: Callable[[], Awaitable[dict[str, Any]]], shutting_down: asyncio.Event
-    ) -> Callable[..., Any]:
-        async def receive_or_disconnect() -> dict[str, Any]:
-            if shutting_down.is_set():
-                return {"type": "http.disconnect"}
-            message = asyncio.ensure_future(receive())
-            shutdown = asyncio.ensure_future(shutting_down.wait())
-            done, _ = await asyncio.wait({message, shutdown}, return_when=asyncio.FIRST_COMPLETED)
-            if message in done:
-                shutdown.cancel()
-                return message.result()
-            message.cancel()
-            return {"type": "http.disconnect"}
-
-        return receive_or_disconnect

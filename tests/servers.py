@@ -249,8 +249,14 @@ def read_events(
     headers: dict[str, str] | None = None,
     params: dict[str, str] | None = None,
     timeout: float = 20,
+    until: Callable[[list[dict[str, Any]]], bool] | None = None,
 ) -> list[dict[str, Any]]:
-    """Read ``count`` events of ``types`` from an SSE URL with sseclient-py, bounded in time."""
+    """Read ``count`` events of ``types`` from an SSE URL with sseclient-py, bounded in time.
+
+    With ``until``, read on past ``count`` until it holds for what was read: on a
+    loaded machine the sources tick in bursts, so the first events may all be
+    of one asset.
+    """
     import sseclient
 
     out: list[dict[str, Any]] = []
@@ -266,7 +272,7 @@ def read_events(
         for event in sseclient.SSEClient(response.iter_content(chunk_size=None)).events():
             if event.event in types or event.event == "stream-reset":
                 out.append({"event": event.event, "id": event.id, "data": json.loads(event.data or "null")})
-                if len(out) >= count:
+                if len(out) >= count and (until is None or until(out)):
                     break
             if time.monotonic() > deadline:
                 raise TimeoutError(f"read {len(out)} of {count} events from {url} in {timeout}s")
