@@ -176,7 +176,9 @@ def test_the_server_and_its_engine_stop_cleanly_on_a_signal(tmp_path: Path, sig:
         time.sleep(0.3)
         started = time.monotonic()
         code = server.stop(getattr(signal, sig))
-    assert time.monotonic() - started < 5
+    # An open stream must not hold the shutdown (uvicorn waits 1 s for it); the bound leaves room
+    # for a busy machine, far below the stream's own 20 s keep-alive.
+    assert time.monotonic() - started < 15
     # uvicorn re-raises SIGTERM after its shutdown, as a process killed by it would.
     assert code in (0, -signal.SIGTERM), server.log()
     log = server.log()
