@@ -20,6 +20,7 @@ from typing import Any
 
 from bots.strategies import (
     BUY,
+    GTC,
     LIMIT,
     LIVE,
     MAKER,
@@ -44,6 +45,7 @@ from market.errors import (
     NotCancelable,
     OrderNotFound,
     OrderRejected,
+    TooManyOpenOrders,
 )
 from market.fills import MAX_ORDER_QUANTITY
 from market.matching import ORDER_TYPES, TIMES_IN_FORCE, Fees
@@ -78,7 +80,8 @@ class VenueSettings:
             fees=Fees(maker_bps=self.maker_fee_bps, taker_bps=self.taker_fee_bps),
             spread_bps=self.spread_bps,
             house_depth=self.house_depth,
-            max_open_orders=self.max_open_orders,
+            # The session counts its own open orders (the venue would scan all it ever held).
+            max_open_orders=0,
         )
 
 
@@ -210,9 +213,17 @@ class _Session:
     """
 
     def __init__(
-        self, strategy: Strategy, venue: Venue, wallet: Wallet, *, cash: Decimal, keep_trades: bool
+        self,
+        strategy: Strategy,
+        venue: Venue,
+        wallet: Wallet,
+        *,
+        cash: Decimal,
+        keep_trades: bool,
+        max_open_orders: int = 0,
     ) -> None:
         self.strategy = strategy
+        self.max_open_orders = max_open_orders
         self.venue = venue
         self.wallet = wallet
         self.tracker = OrderTracker()
@@ -253,6 +264,12 @@ class _Session:
             self.quoted[symbol] = index
         try:
             check_order(order)
+            may_wait = order.type in (STOP, STOP_LIMIT) or (
+                order.type == LIMIT and order.time_in_force == GTC
+            )
+            limit = self.max_open_orders
+            if may_wait and limit and sum(map(len, self.live.values())) >= limit:
+                raise TooManyOpenOrders(f"an account may have at most {limit} open orders")
             placed = self.venue.place(
                 account=ACCOUNT,
                 symbol=symbol,
@@ -447,9 +464,12 @@ def simulate(
     house sweeps). Market orders rest nowhere, so for a strategy that places
     only those, the ticks between its orders change nothing the venue holds.
     """
-    venue = (venue_settings or VenueSettings()).venue()
+    chosen = venue_settings or VenueSettings()
+    venue = chosen.venue()
     wallet = venue.open_account(ACCOUNT, cash)
-    session = _Session(strategy, venue, wallet, cash=cash, keep_trades=keep_trades)
+    session = _Session(
+        strategy, venue, wallet, cash=cash, keep_trades=keep_trades, max_open_orders=chosen.max_open_orders
+    )
     starting = cash
     on_price = strategy.on_price
     positions = session.positions

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from bots.backtest import PricePoint, cents, parse_seeds, price_path, run_backtest, simulate
+from bots.backtest import PricePoint, VenueSettings, cents, parse_seeds, price_path, run_backtest, simulate
 from bots.metrics import render_table, summarize
 from bots.runner import Runner
-from bots.strategies import BUY, SELL, Hamster, Investor, Strategy, Trade
+from bots.strategies import BUY, SELL, Hamster, Investor, Order, Strategy, Trade
 from sources.catalog import source_specs
 from streams.client import Backoff, StreamEvent
 from tests.bots.fakes import FakeExchange, price_event
@@ -241,3 +241,17 @@ def test_the_command_takes_the_venue_from_flags_and_reports_fees_maker_share_and
         assert 0 < Decimal(result["fill_ratio"]) < 1
         assert result["orders"] > result["trades"] / 2
     assert "fees/seed" in backtest_output("market_maker", "--ticks", "100", "--seeds", "1")
+
+
+def test_orders_beyond_the_open_order_limit_are_refused_as_the_exchange_does() -> None:
+    class Ladder(Strategy):
+        def on_price(self, symbol: str, price: Decimal) -> list[Order]:
+            return [Order(symbol, BUY, 1, type="limit", limit_price=Decimal("1.00"))]
+
+    result = simulate(
+        Ladder(),
+        path_of("X", *["10.00"] * 5),
+        cash=CASH,
+        venue_settings=VenueSettings(max_open_orders=3),
+    )
+    assert (result.orders, result.rejections) == (3, 2)
