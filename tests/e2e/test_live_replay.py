@@ -32,7 +32,8 @@ from tests.servers import ServerProcess, create_bot, read_events
 
 pytestmark = pytest.mark.e2e
 
-TICKS = 80
+# Enough for fills both ways and requotes, and short enough for a loaded 2-core machine.
+TICKS = 30
 SETTINGS = VenueSettings(spread_bps=10, maker_fee_bps=2, taker_fee_bps=5, max_open_orders=100)
 
 
@@ -170,6 +171,9 @@ def server(tmp_path: Path, source: ScriptedSource) -> Iterator[ServerProcess]:
         process.kill()
 
 
+# Each tick waits for the runner's round trips (a read of its open orders, cancels, new quotes):
+# about 0.3 s on an idle machine, several seconds on a busy one; the bound says so.
+@pytest.mark.timeout(300)
 def test_a_market_maker_makes_the_same_orders_events_and_fills_live_and_in_the_backtest(
     server: ServerProcess, source: ScriptedSource, meta_prices: list[Decimal]
 ) -> None:
