@@ -405,7 +405,7 @@ class AccountHistoryQuery(Schema):
 @api.get(
     "/accounts/me/history",
     auth=token_auth,
-    response={200: HistoryPointsOut, 401: ErrorOut},
+    response={200: HistoryPointsOut, 400: ErrorOut, 401: ErrorOut},
     tags=["trading"],
     summary="The caller's cash and equity after each change of its balances, oldest first",
 )

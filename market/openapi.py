@@ -105,6 +105,8 @@ def _error(description: str) -> dict[str, Any]:
     }
 
 
+BAD_CURSOR = _error("A cursor that is not `channel:id,…` (`invalid_cursor`).")
+
 SOURCES_SCHEMA = {
     "title": "SourcesOut",
     "type": "object",
@@ -161,6 +163,7 @@ def stream_paths() -> dict[str, Any]:
                         "Every tick of the source, resumable by cursor.",
                         {"tick": ("One step of the source's random walk; `seq` counts from 1.", "PriceOut")},
                     ),
+                    "400": BAD_CURSOR,
                     "404": _error("Unknown symbol (`unknown_symbol`)."),
                 },
             }
@@ -196,7 +199,10 @@ def stream_paths() -> dict[str, Any]:
                             ),
                         },
                     ),
-                    "400": _error("Unknown symbol in `symbols` (`unknown_symbol`)."),
+                    "400": _error(
+                        "Unknown symbol in `symbols` (`unknown_symbol`), or a cursor that is not"
+                        " `channel:id,…` (`invalid_cursor`)."
+                    ),
                 },
             }
         },
@@ -218,6 +224,7 @@ def stream_paths() -> dict[str, Any]:
                             "balance": ("The caller's balances after a change of them.", "BalanceOut"),
                         },
                     ),
+                    "400": BAD_CURSOR,
                     "401": _error("No token, or a wrong one (`unauthorized`)."),
                 },
             }
