@@ -51,6 +51,7 @@ from market.fills import MAX_ORDER_QUANTITY
 from market.matching import ORDER_TYPES, TIMES_IN_FORCE, Fees
 from market.venue import Order as VenueOrder
 from market.venue import Venue, Wallet
+from sources.scenarios import Scenario, scenario_prices
 from sources.walk import RandomWalk
 
 CENT = Decimal("0.01")
@@ -196,11 +197,18 @@ def seed_json(seed: str) -> int | str:
     return int(seed) if seed.isdigit() and str(int(seed)) == seed else seed
 
 
-def price_path(walks: Mapping[str, WalkFactory], *, seed: str, ticks: int) -> list[PricePoint]:
-    """``ticks`` prices of every asset for one seed, interleaved tick by tick in symbol order."""
+def price_path(
+    walks: Mapping[str, WalkFactory], *, seed: str, ticks: int, scenario: Scenario | None = None
+) -> list[PricePoint]:
+    """``ticks`` prices of every asset for one seed, interleaved tick by tick in symbol order.
+
+    Under ``scenario`` the first tick is the scenario's first, as it is live for
+    a source started with ``EXCHANGE_SCENARIO`` and the same seed.
+    """
     series = []
     for symbol, new_walk in walks.items():
-        prices = new_walk(seed).prices(ticks)
+        walk = new_walk(seed)
+        prices = walk.prices(ticks) if scenario is None else scenario_prices(walk, scenario, ticks)
         series.append([(symbol, price, cents(price)) for price in prices])
     return [point for tick in zip(*series, strict=True) for point in tick]
 
@@ -560,6 +568,7 @@ def run_backtest(
     cash: Decimal,
     progress: Callable[[int], Any] | None = None,
     venue_settings: VenueSettings | None = None,
+    scenario: Scenario | None = None,
 ) -> list[RunResult]:
     """Every strategy over every seed; one price path per seed, shared by the strategies.
 
@@ -568,7 +577,7 @@ def run_backtest(
     """
     results = []
     for seed in seeds:
-        path = price_path(walks, seed=seed, ticks=ticks)
+        path = price_path(walks, seed=seed, ticks=ticks, scenario=scenario)
         for name, make in strategies.items():
             results.append(
                 simulate(

@@ -14,6 +14,7 @@ from bots.metrics import render_table, summarize
 from bots.runner import Runner
 from bots.strategies import BUY, SELL, Hamster, Investor, Order, Strategy, Trade
 from sources.catalog import source_specs
+from sources.scenarios import scenario_named
 from streams.client import Backoff, StreamEvent
 from tests.bots.fakes import FakeExchange, price_event
 
@@ -255,3 +256,44 @@ def test_orders_beyond_the_open_order_limit_are_refused_as_the_exchange_does() -
         venue_settings=VenueSettings(max_open_orders=3),
     )
     assert (result.orders, result.rejections) == (3, 2)
+
+
+@pytest.mark.django_db
+def test_a_scenario_s_backtest_prices_are_the_live_source_s_under_that_scenario_from_its_start() -> None:
+    from sources.clock import start_scenario
+    from sources.services import emit_tick, resume_walk
+
+    spec = source_specs()["META"]
+    assert start_scenario(symbol="META", name="crash")  # as EXCHANGE_SCENARIO does at start-up
+    walk, seq = resume_walk(spec=spec, seed="11")
+    live = []
+    for _ in range(120):
+        tick = emit_tick(symbol="META", walk=walk, seq=seq).tick
+        assert tick is not None
+        live.append(tick.price)
+        seq = tick.seq
+    path = price_path({"META": spec.new_walk}, seed="11", ticks=120, scenario=scenario_named("crash"))
+    assert [price for _, price, _ in path] == live
+    plain = price_path({"META": spec.new_walk}, seed="11", ticks=120)
+    assert [price for _, price, _ in plain] != live
+    assert min(live) <= live[0] * Decimal("0.9")
+
+
+def test_the_command_trades_a_scenario_and_says_so() -> None:
+    args = ("investor", "--ticks", "200", "--seeds", "1-2", "--symbols", "META")
+    crash = backtest_output(*args, "--scenario", "crash")
+    assert "under the scenario crash" in crash.splitlines()[0]
+    assert backtest_output(*args, "--scenario", "crash", "--json") != backtest_output(*args, "--json")
+    assert backtest_output(*args, "--scenario", "default") == backtest_output(*args)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "meltdown"], "unknown scenario 'meltdown'"),
+        (["--scenario", "crash", "--replay", "session.jsonl"], "recorded prices"),
+    ],
+)
+def test_a_wrong_scenario_is_refused(args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("backtest", "investor", *args, "--no-progress", stdout=io.StringIO())

@@ -16,6 +16,7 @@ from bots.metrics import render_table, summarize
 from bots.replay import SessionError, compare, read_session, replay, replay_ticks
 from bots.strategies import STRATEGIES, UnknownStrategy, load_strategy
 from sources.catalog import source_specs
+from sources.scenarios import DEFAULT, SCENARIOS, scenario_named
 
 
 class Command(BaseCommand):
@@ -42,6 +43,12 @@ class Command(BaseCommand):
         parser.add_argument("--maker-fee-bps", type=int, help="default: EXCHANGE_MAKER_FEE_BPS")
         parser.add_argument("--taker-fee-bps", type=int, help="default: EXCHANGE_TAKER_FEE_BPS")
         parser.add_argument(
+            "--scenario",
+            default=DEFAULT,
+            help=f"move the walk by a scenario from its first tick: {', '.join(SCENARIOS)} "
+            "(default: the configured walk; `manage.py scenario --list` describes each)",
+        )
+        parser.add_argument(
             "--json", action="store_true", help="print one JSON object per line, one per run, instead"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -60,6 +67,8 @@ class Command(BaseCommand):
         if options["quantity"] < 1:
             raise CommandError("--quantity must be at least 1")
         if options["replay"]:
+            if options["scenario"] != DEFAULT:
+                raise CommandError("--scenario moves a seeded walk; a --replay has its recorded prices")
             self.replay(options)
             return
         if options["compare"]:
@@ -67,6 +76,7 @@ class Command(BaseCommand):
         try:
             seeds = parse_seeds(options["seeds"])
             classes = {name: load_strategy(name) for name in dict.fromkeys(options["strategies"])}
+            scenario = scenario_named(options["scenario"])
         except (UnknownStrategy, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         specs = source_specs()
@@ -90,6 +100,7 @@ class Command(BaseCommand):
                 ticks=options["ticks"],
                 cash=settings.EXCHANGE_STARTING_CASH,
                 venue_settings=venue,
+                scenario=scenario,
                 progress=bar.update,
             )
         if options["json"]:
@@ -98,7 +109,8 @@ class Command(BaseCommand):
                 self.stdout.write(json.dumps(result.to_json()))
             return
         self.stdout.write(
-            f"{len(seeds)} seeds x {options['ticks']} ticks of {', '.join(specs)}, "
+            f"{len(seeds)} seeds x {options['ticks']} ticks of {', '.join(specs)}"
+            f"{'' if scenario.name == DEFAULT else f' under the scenario {scenario.name}'}, "
             f"lot {options['quantity']}, starting cash {settings.EXCHANGE_STARTING_CASH}; "
             f"spread {venue.spread_bps} bps, house depth {venue.house_depth or 'unlimited'}, "
             f"fees {venue.maker_fee_bps}/{venue.taker_fee_bps} bps maker/taker"
