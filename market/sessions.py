@@ -17,13 +17,16 @@ Schema version 1, one JSON object per line, each with a ``type``:
   ``created_at``, ``updated_at`` (orders placed in the period, as they are now);
 - ``trade``: ``id``, ``symbol``, ``price``, ``quantity``, ``buyer``,
   ``seller``, ``taker_side``, ``buy_order``, ``sell_order``, ``buyer_fee``,
-  ``seller_fee``, ``ts`` (the house is ``exchange``).
+  ``seller_fee``, ``ts`` (the house is ``exchange``);
+- ``clock``: ``at``, ``action``, ``state``, ``speed``, ``market_seconds``:
+  each change of the clock or of a scenario (``pause``, ``speed 2``,
+  ``step 5``, ``step done``, ``scenario crash META``, ...), with the clock's
+  state after it.
 
-After the ``session`` and ``account`` lines, prices, orders and trades
-follow in time order (at one instant: price, order, trade). Money is a
-decimal string, as on the API. A reader should ignore types it does not know
-(a later version may add ``clock`` and ``scenario`` lines) and refuse a
-``version`` it does not know.
+After the ``session`` and ``account`` lines, clock changes, prices, orders
+and trades follow in time order (at one instant: clock, price, order, trade).
+Money is a decimal string, as on the API. A reader should ignore types it
+does not know and refuse a ``version`` it does not know.
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ from market import matching
 from market.house import HOUSE_NAME
 from market.models import Account, Order, PricePoint, Trade
 from sources.catalog import symbols as all_symbols
+from sources.models import ClockChange
 from sources.ticks import format_money
 
 VERSION = 1
-# Which record comes first at one instant: the price an order saw, the order, its trade.
-_RANK = {"price": 0, "order": 1, "trade": 2}
+# Which record comes first at one instant: a clock change, the price an order saw, the order, its trade.
+_RANK = {"clock": 0, "price": 1, "order": 2, "trade": 3}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -98,13 +102,26 @@ def session_records(
         }
     prices = _period(PricePoint.objects.all(), "ts", since, until).order_by("ts", "symbol", "seq")
     trades = _period(Trade.objects.select_related("buyer", "seller"), "ts", since, until).order_by("id")
+    changes = _period(ClockChange.objects.all(), "at", since, until).order_by("at", "id")
     streams = (
+        ((c.at, _RANK["clock"], c.pk, _clock(c)) for c in changes.iterator()),
         ((p.ts, _RANK["price"], p.pk, _price(p)) for p in prices.iterator()),
         ((o.created_at, _RANK["order"], o.pk, _order(o)) for o in orders.iterator()),
         ((t.ts, _RANK["trade"], t.pk, _trade(t)) for t in trades.iterator()),
     )
     for *_, record in heapq.merge(*streams, key=lambda item: item[:3]):
         yield record
+
+
+def _clock(change: ClockChange) -> dict[str, Any]:
+    return {
+        "type": "clock",
+        "at": _iso(change.at),
+        "action": change.action,
+        "state": change.state,
+        "speed": change.speed,
+        "market_seconds": change.market_seconds,
+    }
 
 
 def _price(point: PricePoint) -> dict[str, Any]:

@@ -26,8 +26,8 @@ def parse_time(text: str | None) -> datetime | None:
 
 class Command(BaseCommand):
     help = (
-        "Export the prices, orders and trades of a period as JSON lines (schema: market/sessions.py and "
-        "the README), for `backtest STRATEGY --replay FILE`."
+        "Export the prices, orders, trades and clock changes of a period as JSON lines (schema: "
+        "market/sessions.py and the README), for `backtest STRATEGY --replay FILE`."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
