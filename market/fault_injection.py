@@ -2,9 +2,11 @@
 
 Three pieces, each as small as its job:
 
-- ``FaultInjectionMiddleware`` (Django): a request with a bearer token costs
-  one indexed lookup of that token's fault plan (the table is empty unless an
-  operator set faults); a request without one costs a header read. For an
+- ``FaultInjectionMiddleware`` (Django): a request with a bearer token looks
+  up its account, with the account's fault plan joined, once; the view's
+  authentication reuses that account (``market.auth.account_of_token``), so
+  faults cost no query of their own; a request without a token costs a
+  header read. For an
   account with a plan it advances the plan's request counter, draws the
   request's faults, rejects or delays the request, marks the answer, and
   cuts the account's streams.
@@ -149,30 +151,30 @@ def _bearer_token(request: HttpRequest) -> str | None:
         return None
     scheme, _, token = header.partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 256:
+    if scheme.lower() != "bearer" or not token:
         return None
     return token
 
 
-def next_decision(token: str) -> Injected | None:
-    """The faults of this token's next request, advancing its plan's counter; None without a plan."""
-    from market.services import hash_token  # market.services imports market.orders, which imports this
+def next_decision(request: HttpRequest, token: str) -> Injected | None:
+    """The faults of this token's next request, advancing its plan's counter; None without a plan.
 
-    found = (
-        AccountFaults.objects.filter(account__token_hash=hash_token(token), account__is_house=False)
-        .values_list("pk", "account__name")
-        .first()
-    )
-    if found is None:
+    The token's account is looked up once for the request (``market.auth``),
+    its plan's id with it: a request without faults pays no query of its own.
+    """
+    from market.auth import account_of_token  # market.auth -> services -> orders -> this module
+
+    account = account_of_token(request, token)
+    pk = getattr(account, "fault_plan_id", None)
+    if account is None or pk is None:
         return None
-    pk, name = found
     with transaction.atomic():
         # One counter per plan, advanced under the row's lock: concurrent requests draw distinct numbers.
         AccountFaults.objects.filter(pk=pk).update(requests=F("requests") + 1)
         row = AccountFaults.objects.select_for_update().filter(pk=pk).first()
     if row is None:
         return None
-    return Injected(account=name, decision=faults.decide(plan_of(row), row.requests))
+    return Injected(account=account.name, decision=faults.decide(plan_of(row), row.requests))
 
 
 class FaultInjectionMiddleware:
@@ -183,7 +185,7 @@ class FaultInjectionMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = _bearer_token(request)
-        injected = next_decision(token) if token is not None else None
+        injected = next_decision(request, token) if token is not None else None
         if injected is None:
             return self.get_response(request)
         decision = injected.decision
