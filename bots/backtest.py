@@ -208,7 +208,10 @@ def price_path(
     series = []
     for symbol, new_walk in walks.items():
         walk = new_walk(seed)
-        prices = walk.prices(ticks) if scenario is None else scenario_prices(walk, scenario, ticks)
+        if scenario is not None and scenario.phases:  # ``default`` has none: the walk as configured
+            prices = scenario_prices(walk, scenario, ticks)
+        else:
+            prices = walk.prices(ticks)
         series.append([(symbol, price, cents(price)) for price in prices])
     return [point for tick in zip(*series, strict=True) for point in tick]
 
