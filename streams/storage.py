@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.db import connection
 from django.utils import timezone
 from django_eventstream.event import Event as LibraryEvent
 from django_eventstream.models import Event, EventCounter
@@ -59,36 +61,48 @@ def append_events(events: Sequence[tuple[str, str, str]]) -> list[LibraryEvent]:
     The library's ``append_event`` costs about eight queries an event (a
     counter read, a savepoint, a locked counter read, the insert, the counter
     update, and a scan for events past its age limit). Here a batch costs one
-    locked read of its channels' counters, one insert of all its events and one
-    update per channel; the age limit is applied by ``trim_stored_events``,
-    which the engine runs periodically. Ids, stored data and the placeholder
-    event at id 0 of a new channel are the library's, so its readers and
-    resuming clients see no difference. Must run inside the transaction the
-    events report.
+    ``UPDATE ... RETURNING`` per channel, which advances its counter by the
+    batch's events under the row's lock (channels in name order, so two
+    batches never wait on each other crosswise), and one insert of all its
+    events; the age limit is applied by ``trim_stored_events``, which the
+    engine runs periodically. Ids, stored data and the placeholder event at
+    id 0 of a new channel are the library's, so its readers and resuming
+    clients see no difference. Must run inside the transaction the events
+    report.
     """
     if not events:
         return []
-    channels = list(dict.fromkeys(channel for channel, _, _ in events))
-    counters = {
-        counter.name: counter
-        for counter in EventCounter.objects.select_for_update().filter(name__in=channels).order_by("name")
-    }
+    counts = Counter(channel for channel, _, _ in events)
+    now = timezone.now()
     rows: list[Event] = []
-    for channel in sorted(set(channels) - set(counters)):
-        counter = EventCounter.get_or_create(channel)
-        counters[channel] = EventCounter.objects.select_for_update().get(pk=counter.pk)
-    for channel, counter in counters.items():
-        if counter.value == 0:
+    last: dict[str, int] = {}
+    for channel in sorted(counts):
+        value = _advance(channel, counts[channel], now)
+        if value is None:
+            EventCounter.objects.get_or_create(name=channel)  # in a savepoint: a racing creator is fine
+            value = _advance(channel, counts[channel], now)
+            assert value is not None  # the row exists now, and rows are never deleted
+        if value == counts[channel]:
             # The library's placeholder, so that a cursor at 0 can be resumed from.
             rows.append(Event(channel=channel, eid=0))
-    values = {channel: counters[channel].value for channel in channels}
+        last[channel] = value - counts[channel]
     stored: list[LibraryEvent] = []
     for channel, event_type, encoded in events:
-        values[channel] += 1
-        rows.append(Event(channel=channel, type=event_type, data=json.dumps(encoded), eid=values[channel]))
-        stored.append(LibraryEvent(channel, event_type, encoded, id=values[channel]))
+        last[channel] += 1
+        rows.append(Event(channel=channel, type=event_type, data=json.dumps(encoded), eid=last[channel]))
+        stored.append(LibraryEvent(channel, event_type, encoded, id=last[channel]))
     Event.objects.bulk_create(rows)
-    now = timezone.now()
-    for channel in channels:
-        EventCounter.objects.filter(pk=counters[channel].pk).update(value=values[channel], updated=now)
     return stored
+
+
+_ADVANCE = (
+    f"UPDATE {EventCounter._meta.db_table} SET value = value + %s, updated = %s WHERE name = %s RETURNING value"
+)
+
+
+def _advance(channel: str, count: int, now: datetime.datetime) -> int | None:
+    """The channel's counter moved ``count`` on, locked until the commit; None if it has no row yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ADVANCE, [count, connection.ops.adapt_datetimefield_value(now), channel])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
