@@ -224,9 +224,14 @@ def passed(result: dict[str, Any]) -> bool:
     )
 
 
+# Every client of the load generator comes from one address: the per-client stream
+# limit (EXCHANGE_STREAMS_PER_CLIENT, 200 by default) would refuse all but the first 200.
+SERVER_ENV = {"EXCHANGE_LOG_LEVEL": "WARNING", "EXCHANGE_STREAMS_PER_CLIENT": "0"}
+
+
 @contextlib.contextmanager
 def default_server(directory: Path, interval: float) -> Iterator[tuple[str, Callable[[], list[int]]]]:
-    server = ServerProcess(directory, EXCHANGE_TICK_INTERVAL=str(interval), EXCHANGE_LOG_LEVEL="WARNING")
+    server = ServerProcess(directory, EXCHANGE_TICK_INTERVAL=str(interval), **SERVER_ENV)
     server.start()
     try:
         assert server.process is not None
@@ -247,7 +252,7 @@ def pushpin_topology(directory: Path, interval: float) -> Iterator[tuple[str, Ca
     topology = ScaledTopology(
         directory,
         tick_interval=interval,
-        worker_env={"EXCHANGE_LOG_LEVEL": "WARNING"},
+        worker_env=SERVER_ENV,
         pushpin_log_level=int(os.environ.get("FANOUT_PUSHPIN_LOG_LEVEL", "0")),
     )
     topology.start()
