@@ -95,8 +95,10 @@ def append_events(events: Sequence[tuple[str, str, str]]) -> list[LibraryEvent]:
     return stored
 
 
+# The table's name is the library's model's, not input: only the values are parameters.
 _ADVANCE = (
-    f"UPDATE {EventCounter._meta.db_table} SET value = value + %s, updated = %s WHERE name = %s RETURNING value"
+    f"UPDATE {EventCounter._meta.db_table} SET value = value + %s, updated = %s "  # noqa: S608
+    "WHERE name = %s RETURNING value"
 )
 
 

@@ -1,4 +1,4 @@
-"""Storing a batch of events: ids, placeholders and stored data exactly as django-eventstream's own storage."""
+"""Storing a batch of events: ids, placeholders and data as django-eventstream's own storage has them."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def test_a_batch_numbers_each_channel_s_events_on_from_its_counter() -> None:
     library = DjangoModelStorage()
     library.append_event("a", "tick", {"n": 0})  # the library's own first event: a's counter is 1
     with transaction.atomic():
-        stored = append_events([("a", "tick", encoded(1)), ("b", "tick", encoded(2)), ("a", "tick", encoded(3))])
+        batch = [("a", "tick", encoded(1)), ("b", "tick", encoded(2)), ("a", "tick", encoded(3))]
+        stored = append_events(batch)
     assert [(e.channel, e.id) for e in stored] == [("a", 2), ("b", 1), ("a", 3)]
     assert dict(EventCounter.objects.values_list("name", "value")) == {"a": 3, "b": 1}
     # A new channel gets the library's placeholder at id 0, so a cursor at 0 resumes.
@@ -40,9 +41,14 @@ def test_a_batch_numbers_each_channel_s_events_on_from_its_counter() -> None:
 def test_a_batch_that_rolls_back_leaves_no_event_and_no_count() -> None:
     with transaction.atomic():
         append_events([("a", "tick", encoded(1))])
-    with pytest.raises(RuntimeError), transaction.atomic():
-        append_events([("a", "tick", encoded(2)), ("a", "tick", encoded(3))])
-        raise RuntimeError("the change the events report failed")
+
+    def failing_change() -> None:
+        with transaction.atomic():
+            append_events([("a", "tick", encoded(2)), ("a", "tick", encoded(3))])
+            raise RuntimeError("the change the events report failed")
+
+    with pytest.raises(RuntimeError):
+        failing_change()
     assert EventCounter.objects.get(name="a").value == 1
     assert list(Event.objects.filter(channel="a").values_list("eid", flat=True).order_by("eid")) == [0, 1]
 
