@@ -15,6 +15,8 @@ from market.events import account_of_channel
 
 # The attribute the private stream's view sets on the request's user: the account it reads as.
 READER_ATTRIBUTE = "exchange_account_id"
+# How a reader names itself in a GRIP answer's ``es-meta``: ``account-<id>``.
+READER_PREFIX = "account-"
 
 
 class ExchangeChannelManager(DefaultChannelManager):
@@ -33,5 +35,6 @@ class StreamReader:
     is_authenticated = True
 
     def __init__(self, account_id: int) -> None:
-        self.pk = f"account-{account_id}"
+        # ``pk`` names the listener, ``id`` the reader in a GRIP answer's ``es-meta``.
+        self.pk = self.id = f"{READER_PREFIX}{account_id}"
         setattr(self, READER_ATTRIBUTE, account_id)

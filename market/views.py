@@ -8,11 +8,11 @@ from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
 
 from market.auth import token_auth
-from market.channels import StreamReader
+from market.channels import READER_PREFIX, StreamReader
 from market.events import account_channel, market_channel
 from market.models import Account
 from sources.catalog import symbols as all_symbols
-from streams.serving import serve_stream, stream_view
+from streams.serving import proxied_reader, serve_stream, stream_view
 from web.errors import error_response
 
 
@@ -70,4 +70,9 @@ def _stream_account(request: HttpRequest) -> Account | None:
         return token_auth.authenticate(request, token)
     if request.user.is_authenticated:
         return Account.objects.filter(user=request.user, is_house=False).first()
+    # A GRIP proxy following the stream it holds: the reader its first answer named.
+    reader = proxied_reader(request) or ""
+    number = reader.removeprefix(READER_PREFIX)
+    if reader.startswith(READER_PREFIX) and number.isdigit():
+        return Account.objects.filter(pk=int(number), is_house=False).first()
     return None

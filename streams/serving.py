@@ -23,7 +23,10 @@ is used as it is. Its stream loop (``views.stream``) and request parsing
 - between events a stream waits in the event loop and holds no thread; its
   reads run on a few reader threads shared by every stream, each keeping its
   database connection (``EXCHANGE_STREAM_THREADS``), and its other sync
-  parts on the lanes of ``streams.admission``.
+  parts on the lanes of ``streams.admission``;
+- each event was encoded again for every client it went to; here a live
+  event's lines are encoded once and only each client's ``id:`` line is
+  written per client (``streams.encoding``).
 
 Replays. The library's ``get_events`` (still used for reads, and by the GRIP
 path) re-read from the cursor a client connected with, so events went out
@@ -53,11 +56,12 @@ from django.http.response import HttpResponseBase
 from django_eventstream import eventstream
 from django_eventstream.eventrequest import EventRequest
 from django_eventstream.eventresponse import EventResponse
-from django_eventstream.utils import add_default_headers, make_id, sse_encode_error, sse_encode_event
+from django_eventstream.utils import add_default_headers, sse_encode_error, sse_encode_event
 from django_eventstream.views import Listener, events, get_listener_manager
 
 from streams.admission import RETRY_AFTER, admission_of
 from streams.cursors import MalformedCursor, parse_cursor, requested_cursor
+from streams.encoding import encode_event, make_id
 from streams.shutdown import stream_shutdown
 from web.errors import database_error_response, error_response
 
@@ -147,7 +151,7 @@ def _encode_read(response: EventResponse) -> str:
     for channel, items in response.channel_items.items():
         for item in items:
             cursor[channel] = item.id
-            body += sse_encode_event(item.type, item.data, event_id=make_id(cursor))
+            body += encode_event(item, make_id(cursor))
     return body
 
 
@@ -171,7 +175,7 @@ def _encode_live(items_by_channel: dict[str, list[Any]], cursor: dict[str, Any])
                     break
             if item.id is not None:
                 cursor[channel] = str(item.id)
-            body += sse_encode_event(item.type, item.data, event_id=make_id(cursor) if cursor else None)
+            body += encode_event(item, make_id(cursor) if cursor else None)
     return body, gap
 
 
@@ -254,11 +258,41 @@ async def _stream(
         subscription.close()
 
 
+def proxied_reader(request: HttpRequest) -> str | None:
+    """Whom a GRIP proxy's follow-up request reads as: the reader its signed ``es-meta`` names.
+
+    The proxy follows the stream's next link (more stored events than one
+    read) and asks again to recover after a gap, without the client's
+    headers, so a private stream's follow-up carries no token: the link's
+    ``es-meta``, which this server signed (the secret key, an hour's expiry)
+    when it answered the authenticated first request, says who it was. None
+    for a request that is not a proxy's follow-up or whose ``es-meta`` does
+    not verify.
+    """
+    grip = getattr(request, "grip", None)
+    meta = request.GET.get("es-meta")
+    if grip is None or not grip.proxied or not meta:
+        return None
+    try:
+        claims = jwt.decode(meta, settings.SECRET_KEY.encode("utf-8"), algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        return None
+    reader = claims.get("user")
+    return reader if isinstance(reader, str) else None
+
+
 def _grip_response(request: HttpRequest, channels: list[str], reader: Any = None) -> HttpResponse:
     """django-eventstream's answer to a GRIP proxy (Pushpin holds the stream, not this process)."""
     if reader is not None:
         # The library takes the reader from the request's user for its channel check.
         request.user = reader
+        # On a proxy's follow-up request (``link=next``, ``recover=true``) the
+        # library would take the reader and the channels from ``es-meta`` and
+        # look the reader up as a Django user, which a token's reader is not.
+        # The view has named the reader (from ``proxied_reader``) and the channels.
+        query = request.GET.copy()
+        query.pop("es-meta", None)
+        request.GET = query  # type: ignore[assignment]  # a copy: the request's own is immutable
     try:
         return events(request, channels=channels)  # type: ignore[no-any-return]
     except (jwt.InvalidTokenError, ValueError, KeyError, ObjectDoesNotExist) as exc:

@@ -234,3 +234,41 @@ def test_the_engine_runs_once_and_not_in_the_workers(topology: ScaledTopology) -
     )
     seqs = [event["data"]["seq"] for event in ticks]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
+def test_a_bot_s_private_stream_through_pushpin_replays_then_follows_its_orders(
+    topology: ScaledTopology,
+) -> None:
+    # A token reader has no Django user: Pushpin's held stream must still carry its account's channel.
+    import sseclient
+
+    token = create_bot(topology, "private-reader")
+    headers = {"Authorization": f"Bearer {token}"}
+    me = requests.get(topology.url + "/api/accounts/me", headers=headers, timeout=10).json()
+    urls = [worker.url for worker in topology.workers]
+    order = {"symbol": "META", "side": "buy", "quantity": 1}
+    # 55 orders make 110 stored events, more than one read returns (100): Pushpin must follow the
+    # library's next link, a request of its own that carries the bot's token but no Django user.
+    before = place_orders(urls, token, [order] * 55)
+    assert {r.status_code for r in before} == {201}, [r.text for r in before if r.status_code != 201]
+    seen: list[dict[str, Any]] = []
+    with requests.get(
+        topology.url + "/api/accounts/me/stream/",
+        headers={**headers, "Accept": "text/event-stream", "Last-Event-ID": str(me["cursor"])},
+        stream=True,
+        timeout=(5, 60),
+    ) as response:
+        assert response.status_code == 200, response.text
+        for event in sseclient.SSEClient(response.iter_content(chunk_size=None)).events():
+            if event.event != "order":
+                continue
+            seen.append(json.loads(event.data))
+            if len(seen) == len(before):
+                # The stored ones arrived: the next two can only come live, published through Pushpin.
+                after = place_orders(urls, token, [order, order])
+                assert [r.status_code for r in after] == [201, 201], [r.text for r in after]
+            if len(seen) == len(before) + 2:
+                break
+    ids = [r.json()["id"] for r in (*before, *after)]
+    assert [event["id"] for event in seen] == ids
+    assert {event["account"] for event in seen} == {"private-reader"}
