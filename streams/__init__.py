@@ -6,6 +6,7 @@
 - ``publishing``: store an event in the current transaction, announce it on commit;
 - ``redis_supervision``: the scaled mode's Redis fan-out, kept alive across restarts;
 - ``storage``: the stored events (reading them back, trimming them);
+- ``encoding``: events in SSE format, a live event encoded once for all its clients;
 - ``client``: the resilient SSE client of the market's feeds and the bots;
 - ``shutdown``: ending open streams cleanly when the server is asked to stop.
 
