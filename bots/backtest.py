@@ -295,18 +295,21 @@ class _Session:
             self._refused(order, exc.code, exc.message)
             return
         self.orders += 1
-        if not placed.is_live:
+        status = placed.status
+        if status not in LIVE:
             # Done at once (a market order, mostly): it will never change again, so it needs
-            # no tracking; the strategy hears what the tracker would tell it.
+            # no tracking; the strategy hears what the tracker would tell it, in the order
+            # ``deliver`` tells it (the fill, the update, then a refusal), without the Change.
             self.tracker.placed_units += placed.quantity
             filled = placed.filled_quantity
+            average = placed.average_price
             trade = None
             if filled:
                 trade = Trade(
                     symbol=symbol,
                     side=order.side,
                     quantity=filled,
-                    price=placed.average_price or price,
+                    price=average or price,
                     fee=placed.fees,
                     liquidity=TAKER,
                     ref=order.ref,
@@ -314,13 +317,19 @@ class _Session:
             update = OrderUpdate(
                 order=order,
                 order_id=placed.id,
-                status=placed.status,
+                status=status,
                 filled_quantity=filled,
-                average_price=placed.average_price,
+                average_price=average,
                 fees=placed.fees,
                 fill=trade,
             )
-            self._tell([Change(update=update, rejected=is_refusal(placed.status, filled, order))])
+            if self.keep_trades:
+                self.updates.append(update)
+            if trade is not None:
+                self._filled(trade)
+            self.strategy.on_order(update)
+            if is_refusal(status, filled, order):
+                self._refused(order, status, "nothing filled")
             return
         self.live.setdefault(symbol, {})[placed.id] = None
         self.watching.add(symbol)
