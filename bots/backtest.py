@@ -392,7 +392,12 @@ class _Session:
         # The wallet may already be past later fills of the same tick; it is read again after them.
         self.cash = self.wallet.cash
         self.cash_cents = cents(self.cash)
-        self.holdings = sum(units * self.last_cents[s] for s, units in self.positions.items())
+        # A plain loop: a generator under sum() cost more than the few positions it adds up.
+        holdings = 0
+        last_cents = self.last_cents
+        for held, units in self.positions.items():
+            holdings += units * last_cents[held]
+        self.holdings = holdings
         notional = cents(trade.price * trade.quantity)
         if trade.side == BUY:
             self.buys += 1
