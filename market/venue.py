@@ -66,7 +66,7 @@ HOUSE = None
 _QUOTE_CACHE_SIZE = 4096
 
 
-@dataclass
+@dataclass(slots=True)
 class Wallet:
     """One account's balances: cash and units per asset, with the parts open orders reserve."""
 
@@ -83,7 +83,7 @@ class Wallet:
         return self.units.get(symbol, 0) - self.reserved_units.get(symbol, 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Order:
     """An order's life in the venue: the request, its status and its fills."""
 
@@ -132,7 +132,7 @@ class Order:
         return self.type in (STOP, STOP_LIMIT) and not self.triggered and self.is_live
 
 
-@dataclass
+@dataclass(slots=True)
 class Book:
     """One asset's resting orders, best first on each side, and the house's quote."""
 
