@@ -24,6 +24,7 @@ from bots.strategies import (
     LIMIT,
     LIVE,
     MAKER,
+    MARKET,
     SELL,
     STOP,
     STOP_LIMIT,
@@ -429,6 +430,8 @@ def check_order(order: Order) -> None:
         raise InvalidType(f"type must be one of {', '.join(ORDER_TYPES)}, not {order.type!r}")
     if order.time_in_force not in TIMES_IN_FORCE:
         raise InvalidTimeInForce(f"time_in_force must be one of {', '.join(TIMES_IN_FORCE)}")
+    if order.type == MARKET and order.limit_price is None and order.stop_price is None:
+        return  # needs no price and has none: the loop below would find nothing (most orders)
     for name, value, needed in (
         ("limit_price", order.limit_price, order.type in (LIMIT, STOP_LIMIT)),
         ("stop_price", order.stop_price, order.type in (STOP, STOP_LIMIT)),
