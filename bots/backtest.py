@@ -24,6 +24,7 @@ from bots.strategies import (
     LIMIT,
     LIVE,
     MAKER,
+    MARKET,
     SELL,
     STOP,
     STOP_LIMIT,
@@ -295,18 +296,21 @@ class _Session:
             self._refused(order, exc.code, exc.message)
             return
         self.orders += 1
-        if not placed.is_live:
+        status = placed.status
+        if status not in LIVE:
             # Done at once (a market order, mostly): it will never change again, so it needs
-            # no tracking; the strategy hears what the tracker would tell it.
+            # no tracking; the strategy hears what the tracker would tell it, in the order
+            # ``deliver`` tells it (the fill, the update, then a refusal), without the Change.
             self.tracker.placed_units += placed.quantity
             filled = placed.filled_quantity
+            average = placed.average_price
             trade = None
             if filled:
                 trade = Trade(
                     symbol=symbol,
                     side=order.side,
                     quantity=filled,
-                    price=placed.average_price or price,
+                    price=average or price,
                     fee=placed.fees,
                     liquidity=TAKER,
                     ref=order.ref,
@@ -314,13 +318,19 @@ class _Session:
             update = OrderUpdate(
                 order=order,
                 order_id=placed.id,
-                status=placed.status,
+                status=status,
                 filled_quantity=filled,
-                average_price=placed.average_price,
+                average_price=average,
                 fees=placed.fees,
                 fill=trade,
             )
-            self._tell([Change(update=update, rejected=is_refusal(placed.status, filled, order))])
+            if self.keep_trades:
+                self.updates.append(update)
+            if trade is not None:
+                self._filled(trade)
+            self.strategy.on_order(update)
+            if is_refusal(status, filled, order):
+                self._refused(order, status, "nothing filled")
             return
         self.live.setdefault(symbol, {})[placed.id] = None
         self.watching.add(symbol)
@@ -383,7 +393,12 @@ class _Session:
         # The wallet may already be past later fills of the same tick; it is read again after them.
         self.cash = self.wallet.cash
         self.cash_cents = cents(self.cash)
-        self.holdings = sum(units * self.last_cents[s] for s, units in self.positions.items())
+        # A plain loop: a generator under sum() cost more than the few positions it adds up.
+        holdings = 0
+        last_cents = self.last_cents
+        for held, units in self.positions.items():
+            holdings += units * last_cents[held]
+        self.holdings = holdings
         notional = cents(trade.price * trade.quantity)
         if trade.side == BUY:
             self.buys += 1
@@ -415,6 +430,8 @@ def check_order(order: Order) -> None:
         raise InvalidType(f"type must be one of {', '.join(ORDER_TYPES)}, not {order.type!r}")
     if order.time_in_force not in TIMES_IN_FORCE:
         raise InvalidTimeInForce(f"time_in_force must be one of {', '.join(TIMES_IN_FORCE)}")
+    if order.type == MARKET and order.limit_price is None and order.stop_price is None:
+        return  # needs no price and has none: the loop below would find nothing (most orders)
     for name, value, needed in (
         ("limit_price", order.limit_price, order.type in (LIMIT, STOP_LIMIT)),
         ("stop_price", order.stop_price, order.type in (STOP, STOP_LIMIT)),

@@ -136,6 +136,15 @@ class OrderUpdate:
         return self.order.quantity - self.filled_quantity
 
 
+_HOOKS = {
+    OPEN: "on_open",
+    PARTIALLY_FILLED: "on_partially_filled",
+    FILLED: "on_filled",
+    CANCELED: "on_canceled",
+    REJECTED: "on_rejected",
+}
+
+
 class Strategy:
     """The interface every strategy implements; subclass it and override ``on_price``.
 
@@ -185,15 +194,10 @@ class Strategy:
 
     def on_order(self, update: OrderUpdate) -> None:
         """One of the strategy's orders changed; the default calls the hook named for its status."""
-        hook = {
-            OPEN: self.on_open,
-            PARTIALLY_FILLED: self.on_partially_filled,
-            FILLED: self.on_filled,
-            CANCELED: self.on_canceled,
-            REJECTED: self.on_rejected,
-        }.get(update.status)
+        # By name, not a dict of bound methods: this runs on every fill of a backtest.
+        hook = _HOOKS.get(update.status)
         if hook is not None:
-            hook(update)
+            getattr(self, hook)(update)
 
     def on_open(self, update: OrderUpdate) -> None:
         """The order was accepted and rests in the book (or its stop waits)."""

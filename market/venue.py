@@ -19,11 +19,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from market.errors import NoPrice, NotCancelable, OrderNotFound, TooManyOpenOrders
+from market.errors import (
+    InsufficientFunds,
+    InsufficientPosition,
+    NoPrice,
+    NotCancelable,
+    OrderNotFound,
+    TooManyOpenOrders,
+)
 from market.matching import (
     BUY,
     CANCELED,
+    CENT,
     FILLED,
+    FOK,
     GTC,
     LIMIT,
     LIVE_STATUSES,
@@ -42,6 +51,7 @@ from market.matching import (
     Resting,
     average_price,
     decide,
+    fee,
     house_quote,
     reserved_cash,
     settle,
@@ -51,8 +61,12 @@ from market.matching import (
 
 HOUSE = None
 
+# Fresh house quotes a venue remembers by price: a walk revisits its prices
+# often, and a quote is immutable; the bound keeps a long-lived venue small.
+_QUOTE_CACHE_SIZE = 4096
 
-@dataclass
+
+@dataclass(slots=True)
 class Wallet:
     """One account's balances: cash and units per asset, with the parts open orders reserve."""
 
@@ -69,7 +83,7 @@ class Wallet:
         return self.units.get(symbol, 0) - self.reserved_units.get(symbol, 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Order:
     """An order's life in the venue: the request, its status and its fills."""
 
@@ -118,7 +132,7 @@ class Order:
         return self.type in (STOP, STOP_LIMIT) and not self.triggered and self.is_live
 
 
-@dataclass
+@dataclass(slots=True)
 class Book:
     """One asset's resting orders, best first on each side, and the house's quote."""
 
@@ -170,6 +184,7 @@ class Venue:
         # Open orders the venue does not hold (a snapshot of a book kept elsewhere).
         self.open_elsewhere: dict[int, int] = {}
         self._next_id = 1
+        self._quotes: dict[tuple[Decimal, int, int | None], Quote] = {}
 
     # --- accounts -------------------------------------------------------------
 
@@ -181,7 +196,11 @@ class Venue:
         return wallet
 
     def book(self, symbol: str) -> Book:
-        return self.books.setdefault(symbol, Book())
+        book = self.books.get(symbol)
+        if book is None:
+            # Not ``setdefault``: that would build a Book on every call.
+            book = self.books[symbol] = Book()
+        return book
 
     # --- orders ---------------------------------------------------------------
 
@@ -216,6 +235,9 @@ class Venue:
             time_in_force=time_in_force,
             maker_fee_bps=self.fees.maker_bps,
         )
+        if type == MARKET and book.quote is not None and self._house_only(order, book):
+            self._take_house(order, book, book.quote)
+            return order
         if type in (STOP, STOP_LIMIT):
             self._check_stop_cover(order)
             self._next_id += 1
@@ -254,9 +276,12 @@ class Venue:
     def tick(self, symbol: str, price: Decimal) -> list[Fill]:
         """A new source price: the house requotes, stops trigger in order, the quote sweeps the book."""
         book = self.book(symbol)
-        before = len(self.trades)
         book.price = price
-        book.quote = house_quote(price, spread_bps=self.spread_bps, depth=self.house_depth)
+        book.quote = self._fresh_quote(price)
+        if not (book.stops or book.bids or book.asks):
+            # Nothing to trigger and nothing for the quote to sweep.
+            return []
+        before = len(self.trades)
         for order_id in list(book.stops):
             order = self.orders[order_id]
             if stop_triggered(order.side, order.stop_price or ZERO, price):
@@ -265,7 +290,97 @@ class Venue:
         self._sweep(symbol, book)
         return self.trades[before:]
 
+    def _fresh_quote(self, price: Decimal) -> Quote:
+        if not price > 0:
+            # Keyed by value, 0 and -0 would share a quote; they round to different asks.
+            return house_quote(price, spread_bps=self.spread_bps, depth=self.house_depth)
+        key = (price, self.spread_bps, self.house_depth)
+        quote = self._quotes.get(key)
+        if quote is None:
+            if len(self._quotes) >= _QUOTE_CACHE_SIZE:
+                self._quotes.clear()
+            quote = self._quotes[key] = house_quote(price, spread_bps=self.spread_bps, depth=self.house_depth)
+        return quote
+
     # --- steps ----------------------------------------------------------------
+
+    def _house_only(self, order: Order, book: Book) -> bool:
+        """Whether only the house can fill this market order: nothing rests on the other side."""
+        return order.account is not HOUSE and not book.side(SELL if order.side == BUY else BUY)
+
+    def _take_house(self, order: Order, book: Book, quote: Quote) -> None:
+        """A market order when the other side of the book is empty: only the house can fill it.
+
+        The same outcome as ``decide`` + ``_apply`` (the property tests hold
+        both to one model), computed directly because the backtest places
+        tens of thousands of these: at most one fill, at the house's price, up
+        to its depth; the same checks, messages, statuses and balance changes,
+        with the same ``Decimal`` operations so every amount keeps its exponent.
+        """
+        side, quantity, account = order.side, order.quantity, order.account
+        if side == BUY:
+            price, depth = quote.ask, quote.ask_depth
+        else:
+            price, depth = quote.bid, quote.bid_depth
+        take = quantity if depth is None else min(quantity, depth)
+        if take and order.time_in_force == FOK and take < quantity:
+            take = 0
+        wallet = self.wallets[account]
+        notional = taker_fee = ZERO
+        if take:
+            notional = (price * take).quantize(CENT)
+            taker_fee = fee(notional, self.fees.taker_bps)
+        if side == BUY:
+            need = notional + taker_fee
+            available_cash = wallet.cash - wallet.reserved_cash
+            if need > available_cash:
+                raise InsufficientFunds(
+                    f"buying {quantity} needs {need} (fills, fees and reservation); "
+                    f"available cash is {available_cash}"
+                )
+        else:
+            available_units = wallet.available_units(order.symbol)
+            if quantity > available_units:
+                raise InsufficientPosition(
+                    f"cannot sell {quantity}; the available position is {available_units}"
+                )
+        self._next_id += 1
+        self.orders[order.id] = order
+        if take:
+            fill = Fill(
+                price=price,
+                quantity=take,
+                taker_side=side,
+                maker_order=None,
+                maker_account=None,
+                taker_order=order.id,
+                taker_account=account,
+                maker_fee=ZERO,
+                taker_fee=taker_fee,
+            )
+            house = self.wallets[HOUSE]
+            symbol = order.symbol
+            # As ``settle``: the taker pays (or gets) the notional and its fee,
+            # the house the other side plus the fee; nobody's reservation moves.
+            if side == BUY:
+                wallet.cash += ZERO - (notional + taker_fee)
+                house.cash += ZERO + (notional - ZERO) + (ZERO + taker_fee)
+                units = take
+            else:
+                wallet.cash += ZERO + (notional - taker_fee)
+                house.cash += ZERO - (notional + ZERO) + (ZERO + taker_fee)
+                units = -take
+            wallet.reserved_cash += ZERO
+            house.reserved_cash += ZERO
+            wallet.units[symbol] = wallet.units.get(symbol, 0) + units
+            house.units[symbol] = house.units.get(symbol, 0) - units
+            self.trades.append(fill)
+            order.fills.append(fill)
+            order.filled_quantity = take
+            order.notional += notional
+            order.fees += taker_fee
+            book.quote = quote.used(side, take)
+        order.status = FILLED if take == quantity else CANCELED
 
     def _incoming(self, order: Order) -> Incoming:
         limit = order.limit_price if order.type in (LIMIT, STOP_LIMIT) else None

@@ -114,8 +114,39 @@ class RandomWalk:
         return self.price
 
     def prices(self, count: int) -> list[Decimal]:
-        """The next ``count`` prices (used by the backtest and benchmarks)."""
-        return [self.step() for _ in range(count)]
+        """The next ``count`` prices (used by the backtest and benchmarks): ``count`` steps."""
+        if self.relative or type(self.rng) is not random.Random or self.max_step < 0:
+            return [self.step() for _ in range(count)]
+        return self._absolute_prices(count)
+
+    def _absolute_prices(self, count: int) -> list[Decimal]:
+        # ``step`` in absolute mode, in one frame: the backtest draws a path per seed
+        # and asset, and the two calls below ``randint`` were a third of each step.
+        # ``randint(0, n)`` is ``randrange(0, n + 1)``, which returns ``0 + _randbelow(n + 1)``:
+        # the same draw, so the generator's state and the path are exactly ``step``'s.
+        # Private, but what randint calls; tests/sources/test_walk.py holds the two paths equal.
+        draw, chance = self.rng._randbelow, self.rng.random  # type: ignore[attr-defined]
+        width = self.max_step + 1
+        # ``move * direction`` for each draw and direction, the same Decimals ``step`` makes.
+        moves = {d: [Decimal(k) * d for k in range(width)] for d in (1, -1)}
+        floor, reversal = self.floor, self.reversal_probability
+        price, direction = self.price, self.direction
+        signed = moves[direction]
+        prices = []
+        for _ in range(count):
+            k = draw(width)
+            candidate = price - signed[k] + ZERO
+            if candidate < floor:
+                direction = -direction
+                signed = moves[direction]
+                candidate = max(price - signed[k] + ZERO, floor)
+            price = candidate.quantize(CENT)
+            if chance() < reversal:
+                direction = -direction
+                signed = moves[direction]
+            prices.append(price)
+        self.price, self.direction = price, direction
+        return prices
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-serialisable state from which ``restore`` continues the exact path."""

@@ -261,3 +261,52 @@ def _order_arguments(step: dict) -> dict:
     if step["type"] in (STOP, STOP_LIMIT):
         arguments["stop_price"] = step["stop_price"]
     return arguments
+
+
+class GenericVenue(Venue):
+    """The venue without its shortcut for market orders only the house can fill."""
+
+    def _house_only(self, order, book):
+        return False
+
+
+def _state(venue: Venue) -> str:
+    # ``repr`` shows each Decimal's exponent too: the shortcut must not change even that.
+    return repr((venue.wallets, venue.orders, venue.trades, venue.books, venue._next_id))
+
+
+market_heavy = st.lists(
+    st.one_of(orders, orders.map(lambda o: {**o, "type": MARKET}), cancels, ticks), max_size=40
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(config=configs, sequence=market_heavy, cash=st.sampled_from(("1000.00", "150", "40.5")))
+def test_the_house_only_shortcut_changes_nothing(config, sequence, cash):
+    venues = [
+        kind(
+            fees=Fees(maker_bps=config["maker"], taker_bps=config["taker"]),
+            spread_bps=config["spread_bps"],
+            house_depth=config["house_depth"],
+        )
+        for kind in (Venue, GenericVenue)
+    ]
+    for venue in venues:
+        for account in ACCOUNTS:
+            venue.open_account(account, Decimal(cash))
+            venue.wallets[account].units[SYMBOL] = 3
+        venue.tick(SYMBOL, Decimal("100.00"))
+    for step in sequence:
+        outcomes = []
+        for venue in venues:
+            try:
+                if step["op"] == "tick":
+                    outcome = repr(venue.tick(SYMBOL, step["price"]))
+                elif step["op"] == "cancel":
+                    outcome = repr(venue.cancel(account=step["account"], order_id=step["order"]))
+                else:
+                    outcome = repr(venue.place(**_order_arguments(step)))
+            except OrderRejected as exc:
+                outcome = f"{type(exc).__name__}: {exc.message}"
+            outcomes.append((outcome, _state(venue)))
+        assert outcomes[0] == outcomes[1]

@@ -149,3 +149,26 @@ def test_walk_params_refuse_impossible_values() -> None:
         WalkParams(max_step_bps=-1)
     with pytest.raises(ValueError, match="drift"):
         WalkParams(drift_bps=10_000)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"price": Decimal("3.00"), "floor": Decimal("1.00"), "max_step": 4},  # bounces off the floor
+        {"price": Decimal("1.00"), "floor": Decimal("1.00"), "max_step": 0},
+        {"price": Decimal("30000.00"), "max_step": 37, "reversal_probability": 0.5, "direction": -1},
+        {"reversal_probability": 0.0},
+        {"reversal_probability": 1.0},
+    ],
+)
+def test_prices_are_exactly_the_steps_one_at_a_time(kwargs: dict[str, object]) -> None:
+    for seed in range(5):
+        batch, single = walk(seed, **kwargs), walk(seed, **kwargs)
+        prices = batch.prices(3000)
+        steps = [single.step() for _ in range(3000)]
+        assert [repr(p) for p in prices] == [repr(p) for p in steps]
+        assert (batch.price, batch.direction) == (single.price, single.direction)
+        assert batch.rng.getstate() == single.rng.getstate()
+        # And they go on alike from there.
+        assert batch.prices(10) == [single.step() for _ in range(10)]
