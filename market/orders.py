@@ -22,10 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -208,6 +208,8 @@ class _Unit:
     loaded: set[int] = field(default_factory=set)
     # Whether each loaded account had a position row in this asset.
     had_position: dict[int, bool] = field(default_factory=dict)
+    # Each loaded account's positions in every asset, as read: (units, reserved units).
+    held: defaultdict[int, dict[str, tuple[int, int]]] = field(default_factory=lambda: defaultdict(dict))
 
     def __post_init__(self) -> None:
         self.venue.wallets[HOUSE] = Wallet(cash=matching.ZERO)
@@ -267,10 +269,13 @@ class _Unit:
         wanted = sorted(set(accounts) - {self.house_id})
         locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=wanted).order_by("pk")}
         self.loaded |= set(wanted)
-        positions = {
-            p.account_id: p
-            for p in Position.objects.select_for_update().filter(account_id__in=wanted, symbol=self.symbol)
-        }
+        # Every asset's position, not only this one's: the ``balance`` events need
+        # them all, and the accounts' rows are locked anyway.
+        positions: dict[int, Position] = {}
+        for p in Position.objects.select_for_update().filter(account_id__in=wanted):
+            self.held[p.account_id][p.symbol] = (p.quantity, p.reserved)
+            if p.symbol == self.symbol:
+                positions[p.account_id] = p
         for pk in wanted:
             account = locked[pk]
             self.names[pk] = account.name
@@ -406,11 +411,16 @@ class _Unit:
         ]
         if balance_events and moved:
             # The accounts whose balances were loaded are known as they now stand.
-            known = {
-                pk: (self.venue.wallets[pk].cash, self.venue.wallets[pk].reserved_cash)
-                for pk in moved
-                if pk in self.loaded
-            }
+            known = {}
+            for pk in moved:
+                if pk in self.loaded:
+                    wallet = self.venue.wallets[pk]
+                    _, _, units, reserved = _balances(wallet, self.symbol)
+                    positions = dict(self.held[pk])
+                    # As the rows now stand: this asset's row exists if it did, or was written.
+                    if self.had_position[pk] or (units, reserved) != self.wallets_before[pk][2:]:
+                        positions[self.symbol] = (units, reserved)
+                    known[pk] = Balances(wallet.cash, wallet.reserved_cash, positions)
             publish_balances(moved, known=known)
 
     def _save_balances(self) -> None:
@@ -423,59 +433,87 @@ class _Unit:
         relatively, to be held locked only until the commit that follows; the
         house has no constraint to break, and every read quantizes to cents.
         """
-        for pk in sorted(pk for pk in self.venue.wallets if pk is not None):
-            wallet = self.venue.wallets[pk]
-            before = self.wallets_before[pk]
-            after = _balances(wallet, self.symbol)
-            if after[:2] != before[:2]:
-                Account.objects.filter(pk=pk).update(cash=wallet.cash, reserved_cash=wallet.reserved_cash)
-            if after[2:] != before[2:]:
-                self._save_position(pk, after[2], after[3], exists=self.had_position[pk], is_house=False)
-        house = self.venue.wallets[HOUSE]
-        cash0, _, units0, _ = self.wallets_before[HOUSE]
-        cash, units = house.cash - cash0, house.units.get(self.symbol, 0) - units0
-        if cash:
-            Account.objects.filter(pk=self.house_id).update(cash=F("cash") + cash)
-        if units:
-            moved = Position.objects.filter(account_id=self.house_id, symbol=self.symbol).update(
-                quantity=F("quantity") + units
-            )
-            if not moved:
-                self._save_position(self.house_id, units, 0, exists=False, is_house=True)
+        # Plain statements (``_SET_CASH`` and the others): every order runs them, and the
+        # ORM's building of each cost about as much as the database's work.
+        with connection.cursor() as cursor:
+            for pk in sorted(pk for pk in self.venue.wallets if pk is not None):
+                wallet = self.venue.wallets[pk]
+                before = self.wallets_before[pk]
+                after = _balances(wallet, self.symbol)
+                if after[:2] != before[:2]:
+                    cursor.execute(_SET_CASH, [_money(wallet.cash), _money(wallet.reserved_cash), pk])
+                if after[2:] != before[2:]:
+                    if self.had_position[pk]:
+                        cursor.execute(_SET_UNITS, [after[2], after[3], pk, self.symbol])
+                    else:
+                        self._create_position(pk, after[2], after[3], is_house=False)
+            house = self.venue.wallets[HOUSE]
+            cash0, _, units0, _ = self.wallets_before[HOUSE]
+            cash, units = house.cash - cash0, house.units.get(self.symbol, 0) - units0
+            if cash:
+                cursor.execute(_ADD_CASH, [_money(cash), self.house_id])
+            if units:
+                cursor.execute(_ADD_UNITS, [units, self.house_id, self.symbol])
+                if not cursor.rowcount:
+                    self._create_position(self.house_id, units, 0, is_house=True)
 
-    def _save_position(self, pk: int, units: int, reserved: int, *, exists: bool, is_house: bool) -> None:
-        if exists:
-            Position.objects.filter(account_id=pk, symbol=self.symbol).update(
-                quantity=units, reserved=reserved
-            )
-        else:
-            Position.objects.create(
-                account_id=pk, symbol=self.symbol, quantity=units, reserved=reserved, is_house=is_house
-            )
+    def _create_position(self, pk: int, units: int, reserved: int, *, is_house: bool) -> None:
+        Position.objects.create(
+            account_id=pk, symbol=self.symbol, quantity=units, reserved=reserved, is_house=is_house
+        )
+
+
+class Balances(NamedTuple):
+    """An account's cash, reserved cash and positions (symbol: units, reserved units)."""
+
+    cash: Decimal
+    reserved_cash: Decimal
+    positions: dict[str, tuple[int, int]]
+
+
+# The balance updates of ``_Unit._save_balances``; the tables' names are the models', not input.
+_ACCOUNTS, _POSITIONS = Account._meta.db_table, Position._meta.db_table
+_SET_CASH = f"UPDATE {_ACCOUNTS} SET cash = %s, reserved_cash = %s WHERE id = %s"  # noqa: S608
+_ADD_CASH = f"UPDATE {_ACCOUNTS} SET cash = cash + %s WHERE id = %s"  # noqa: S608
+_SET_UNITS = f"UPDATE {_POSITIONS} SET quantity = %s, reserved = %s WHERE account_id = %s AND symbol = %s"  # noqa: S608
+_ADD_UNITS = f"UPDATE {_POSITIONS} SET quantity = quantity + %s WHERE account_id = %s AND symbol = %s"  # noqa: S608
+_CASH_FIELD = Account._meta.get_field("cash")
+
+
+def _money(amount: Decimal) -> Any:
+    """An amount as the ORM would send it for the accounts' cash columns."""
+    return connection.ops.adapt_decimalfield_value(
+        amount,
+        _CASH_FIELD.max_digits,
+        _CASH_FIELD.decimal_places,  # type: ignore[attr-defined]
+    )
 
 
 def publish_balances(
-    accounts: Iterable[int], *, known: dict[int, tuple[Decimal, Decimal]] | None = None, point: bool = False
+    accounts: Iterable[int], *, known: dict[int, Balances] | None = None, point: bool = False
 ) -> None:
     """Each account's ``balance`` event as this transaction leaves it, and a point of its history.
 
-    ``known`` gives the cash and reserved cash of accounts the caller holds
-    up to date; the others are read. A history point is written at most every
+    ``known`` gives the balances of accounts the caller holds up to date; the
+    others are read. A history point is written at most every
     ``EXCHANGE_HISTORY_INTERVAL`` seconds per account and process (always
     with ``point``), so a busy bot's orders do not each write one.
     """
     wanted = sorted(set(accounts))
     known = known or {}
     unknown = [pk for pk in wanted if pk not in known]
-    balances = [(pk, *known[pk]) for pk in wanted if pk in known]
+    balances = [(pk, known[pk].cash, known[pk].reserved_cash) for pk in wanted if pk in known]
+    held: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for pk in wanted:
+        if pk in known:
+            held[pk] = dict(known[pk].positions)
     if unknown:
         balances += list(Account.objects.filter(pk__in=unknown).values_list("pk", "cash", "reserved_cash"))
-    held: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-    rows = Position.objects.filter(account_id__in=wanted).values_list(
-        "account_id", "symbol", "quantity", "reserved"
-    )
-    for account_id, symbol, quantity, reserved in rows:
-        held[account_id][symbol] = (quantity, reserved)
+        rows = Position.objects.filter(account_id__in=unknown).values_list(
+            "account_id", "symbol", "quantity", "reserved"
+        )
+        for account_id, symbol, quantity, reserved in rows:
+            held[account_id][symbol] = (quantity, reserved)
     due = [pk for pk in wanted if point or _history_due(pk)]
     prices = dict(Price.objects.values_list("symbol", "price")) if due else {}
     points = []
