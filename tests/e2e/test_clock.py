@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from sources.catalog import source_specs
+from tests import servers
 from tests.servers import ServerProcess, create_bot, read_events, wait_for_prices
 
 pytestmark = pytest.mark.e2e
@@ -29,13 +30,7 @@ WAIT = 120.0  # bound of each wait on a loaded machine; each ends as soon as its
 
 
 def wait_until(condition: Callable[[], Any], *, timeout: float = WAIT, what: str = "a condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} did not hold within {timeout}s")
+    return servers.wait_until(condition, timeout=timeout, what=what, step=0.05)
 
 
 def clock(server: ServerProcess) -> dict[str, Any]:

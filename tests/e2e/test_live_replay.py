@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from functools import partial
@@ -27,6 +26,7 @@ from bots.runner import Runner
 from bots.strategies import OrderUpdate, Trade
 from sources.catalog import source_specs
 from sources.ticks import Tick
+from tests import servers
 from tests.bots.test_resting_orders import RecordingMarketMaker
 from tests.servers import ServerProcess, create_bot, read_events
 
@@ -120,13 +120,7 @@ def _now() -> Any:
 
 
 def wait_until(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.01)
-    raise AssertionError(f"no {what} within {timeout}s")
+    return servers.wait_until(check, timeout=timeout, what=f"no {what}", step=0.01)
 
 
 def by_first_seen(items: list[Any]) -> list[Any]:
