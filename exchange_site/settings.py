@@ -124,14 +124,23 @@ DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
-# PostgreSQL: an optional pool of connections per process (Django's psycopg
-# pool) instead of a new connection per request; about 18% more orders/s.
-DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
+    # Each thread keeps its connection: opening one (and its PRAGMAs) for every
+    # request was about a third of a request's CPU (benchmarks/hot_paths.py).
+    # The threads are bounded (web.request_lanes, streams.admission), and a
+    # request on a thread of its own closes its connection as it ends.
+    DATABASES["default"]["CONN_MAX_AGE"] = None
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL: a pool of connections per process (Django's psycopg pool)
+# instead of a new connection per request. A request waits at most
+# DATABASE_POOL_TIMEOUT seconds for a connection, so a database that is down
+# answers 503 ``unavailable`` after that long; 0 turns the pool off.
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 20, minimum=0)
+DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 2.0, minimum=0.1)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_SIZE:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2,
+        "min_size": min(2, DATABASE_POOL_SIZE),
         "max_size": DATABASE_POOL_SIZE,
-        "timeout": 10,
+        "timeout": DATABASE_POOL_TIMEOUT,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -216,6 +225,9 @@ EXCHANGE_STREAMS_MAX = env_int("EXCHANGE_STREAMS_MAX", 5000, minimum=0)
 EXCHANGE_STREAMS_PER_CLIENT = env_int("EXCHANGE_STREAMS_PER_CLIENT", 200, minimum=0)
 # Threads (and so database connections) shared by every open stream of a process.
 EXCHANGE_STREAM_THREADS = env_int("EXCHANGE_STREAM_THREADS", 4, minimum=1)
+# Kept threads for the other requests, one per request at a time (web.request_lanes); a
+# request beyond them gets a thread of its own, as Django does by default.
+EXCHANGE_REQUEST_THREADS = env_int("EXCHANGE_REQUEST_THREADS", 16, minimum=0)
 
 # --- The exchange --------------------------------------------------------------
 EXCHANGE_SEED = env_str("EXCHANGE_SEED") or None

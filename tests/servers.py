@@ -182,7 +182,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
             try:
-                status = requests.get(self.url + "/healthz", timeout=1).status_code
+                # Beyond the pool's wait for a connection (DATABASE_POOL_TIMEOUT) with the database down.
+                status = requests.get(self.url + "/healthz", timeout=5).status_code
                 if status == 200 or (not healthy and status == 503):
                     return self
             except requests.RequestException:

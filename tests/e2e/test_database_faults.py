@@ -53,7 +53,8 @@ def server_without_database(tmp_path: Path) -> Iterator[ServerProcess]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            server.get("/healthz", timeout=1)
+            # The pool waits DATABASE_POOL_TIMEOUT (2 s) for a connection before it gives up.
+            server.get("/healthz", timeout=10)
             break
         except requests.RequestException:
             time.sleep(0.1)
