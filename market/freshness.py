@@ -12,8 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
-from sources.clock import market_age
-from sources.models import Clock
+from sources.clock import market_age, read_clock_row
 
 
 def price_age(ts: datetime, *, now: datetime | None = None, clock: Any = True) -> timedelta:
@@ -23,7 +22,7 @@ def price_age(ts: datetime, *, now: datetime | None = None, clock: Any = True) -
 
 def read_clock() -> Any:
     """The clock's row (None when it was never set), for several ``price_age`` calls at once."""
-    return Clock.objects.filter(pk=1).first()
+    return read_clock_row()
 
 
 def max_price_age() -> timedelta:

@@ -231,6 +231,15 @@ def _last_seqs() -> dict[str, int]:
     return dict(SourceState.objects.values_list("symbol", "seq"))
 
 
+def read_clock_row() -> Clock | None:
+    """The clock's one row, or None before it was ever set.
+
+    A raw query: every order and every health check reads it, and compiling
+    the ORM's query cost more than running it (benchmarks/hot_paths.py).
+    """
+    return next(iter(Clock.objects.raw(f"SELECT * FROM {Clock._meta.db_table} WHERE id = %s", [1])), None)  # noqa: S608  (no user input)
+
+
 def market_age(ts: datetime, *, now: datetime | None = None, clock: Clock | bool | None = True) -> timedelta:
     """How much market time has passed since ``ts`` (a tick's wall time): the age of a price.
 
@@ -242,7 +251,7 @@ def market_age(ts: datetime, *, now: datetime | None = None, clock: Clock | bool
     """
     now = now or timezone.now()
     if clock is True:
-        clock = Clock.objects.filter(pk=1).first()
+        clock = read_clock_row()
     if clock is None or clock is False:
         return now - ts
     earlier = None
