@@ -186,6 +186,13 @@ def test_a_worker_killed_mid_stream_loses_no_event_for_reconnecting_clients(topo
             direct=[victim.url + STREAM],
         ) as collectors:
             wait_all(collectors, market_cursor(topology), timeout=30)
+            # Reaching the cursor proves nothing when no event came meanwhile: the victim must
+            # have served the direct client before it dies, or its one connection is the survivor's.
+            wait_until(
+                lambda: collectors["direct"].connections >= 1,
+                timeout=30,
+                what="the direct client on the victim",
+            )
             victim.kill()
             # Its next attempts go to the worker that is left, as a load balancer's would.
             collectors["direct"].urls = [survivor.url + STREAM]
