@@ -1,8 +1,11 @@
 """`make bench`: every benchmark in turn, bounded in time (about ten minutes in all).
 
     python benchmarks/run.py                 # everything
-    python benchmarks/run.py --only fanout   # or orders, backtest
+    python benchmarks/run.py --only fanout   # or hot, orders, backtest, clock
 
+0. hot paths (hot_paths.py): /healthz, /api/prices, /api/book, market orders
+   and limit-then-cancel, each as a ratio to a bare async Django view measured
+   in the same run (server on core 0, wrk on core 1), SQLite and PostgreSQL;
 1. fan-out (fanout.py): the default server, the Pushpin topology and the
    sse-starlette peer, stepping the number of market-stream clients up to the
    first that fails (p99 > 250 ms, loss, or a client not connected);
@@ -55,9 +58,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", choices=["fanout", "orders", "backtest", "clock"])
+    parser.add_argument("--only", choices=["hot", "fanout", "orders", "backtest", "clock"])
     args = parser.parse_args()
     machine()
+    if args.only in (None, "hot"):
+        section("Hot paths, as ratios to a bare Django view")
+        run("benchmarks/hot_paths.py", timeout=600)
     if args.only in (None, "fanout"):
         section("Fan-out of the market stream (10 events/s per client)")
         run("benchmarks/fanout.py", timeout=900)
