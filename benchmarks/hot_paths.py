@@ -131,8 +131,8 @@ def wrk(url: str, seconds: float, script: str | None = None, env: dict[str, str]
         if bad:
             statuses[0] = bad  # non-2xx, status not told by wrk
     ok = sum(n for status, n in statuses.items() if 200 <= status < 300)
-    p50 = re.search(r"^\s+50%\s+(\S+)$", output, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)$", output, re.MULTILINE)
+    p50 = re.search(r"^\s+50%\s+(\S+)\s*$", output, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)\s*$", output, re.MULTILINE)
     return Result(
         rate=ok / elapsed,
         p50_ms=milliseconds(p50.group(1)) if p50 else 0.0,

@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark in turn, bounded in time (about ten minutes in all).
+"""`make bench`: every benchmark in turn, bounded in time (about fifteen minutes in all).
 
     python benchmarks/run.py                 # everything
     python benchmarks/run.py --only fanout   # or hot, orders, backtest, clock
