@@ -237,7 +237,9 @@ def read_clock_row() -> Clock | None:
     A raw query: every order and every health check reads it, and compiling
     the ORM's query cost more than running it (benchmarks/hot_paths.py).
     """
-    return next(iter(Clock.objects.raw(f"SELECT * FROM {Clock._meta.db_table} WHERE id = %s", [1])), None)  # noqa: S608  (no user input)
+    rows = list(Clock.objects.raw(f"SELECT * FROM {Clock._meta.db_table} WHERE id = %s", [1]))  # noqa: S608  (no user input)
+    # Read to the end, so the cursor is closed now rather than when it is collected.
+    return rows[0] if rows else None
 
 
 def market_age(ts: datetime, *, now: datetime | None = None, clock: Clock | bool | None = True) -> timedelta:
