@@ -23,7 +23,6 @@ A lane's thread keeps its database connection between requests when
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -36,27 +35,26 @@ from streams.admission import SCOPE_KEY as STREAM_SCOPE_KEY
 
 
 class LanePool:
-    """Single-thread executors, each lent to one request at a time."""
+    """Single-thread executors, each lent to one request at a time.
+
+    Taken and given back only on the event loop's thread, so it needs no lock.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.made = 0
         self._free: list[ThreadPoolExecutor] = []
-        self._lock = threading.Lock()
 
     def take(self) -> ThreadPoolExecutor | None:
-        with self._lock:
-            if self._free:
-                return self._free.pop()
-            if self.made >= self.limit:
-                return None
-            self.made += 1
-            number = self.made
-        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-lane-{number}")
+        if self._free:
+            return self._free.pop()
+        if self.made >= self.limit:
+            return None
+        self.made += 1
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"request-lane-{self.made}")
 
     def give_back(self, lane: ThreadPoolExecutor) -> None:
-        with self._lock:
-            self._free.append(lane)
+        self._free.append(lane)
 
 
 class RequestLanes:
