@@ -22,7 +22,6 @@ Needs ``wrk`` (Debian: ``apt-get install wrk``) and ``taskset``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -39,39 +38,35 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.fanout import LOAD_CORE, SERVER_CORE, taskset  # noqa: E402
 from tests.servers import (  # noqa: E402
     PYTHON,
     SERVE_COMMAND,
     ServerProcess,
     base_env,
+    create_bots,
     drop_postgres_database,
     free_port,
+    ledger_discrepancies,
     postgres_available,
     postgres_database,
     wait_for_prices,
 )
 
-SERVER_CORE, LOAD_CORE = "0", "1"
 CONNECTIONS = 16
 SYMBOL = "META"
 # Units each account buys first, so sells in flight (up to one per connection) never run short.
 PREBUY = CONNECTIONS + 4
 WRK = ROOT / "benchmarks" / "wrk"
-# The issue's aims, as ratios to the bare view.
+# The issue's aims, as ratios to the bare view (market orders: per database, and a p99 bound).
 AIMS = {
     "GET /healthz": 0.8,
     "GET /api/prices": 0.6,
     f"GET /api/book/{SYMBOL}": 0.6,
-    "market order, 1 account": None,
-    "market order, 16 accounts": None,
     "limit rests, then cancel": 0.2,
 }
 ORDER_AIM = {"sqlite": 0.3, "postgres": 0.25}
 P99_AIM_MS = 200.0
-
-
-def pinned(core: str) -> list[str]:
-    return ["taskset", "-c", core] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
 
 
 @dataclass
@@ -96,7 +91,7 @@ def wrk(url: str, seconds: float, script: str | None = None, env: dict[str, str]
     """One wrk run on the load core; the rate counts 2xx answers only."""
     # wrk's own 2 s timeout would drop the slow answers from the latencies: wait as long as a bot would.
     command = [
-        *pinned(LOAD_CORE),
+        *taskset(LOAD_CORE),
         "wrk",
         "-t1",
         f"-c{CONNECTIONS}",
@@ -146,12 +141,12 @@ class PinnedServer(ServerProcess):
     """The exchange's server, as benchmarks/orders.py starts it, on the server core."""
 
     def command(self) -> list[str]:
-        return [*pinned(SERVER_CORE), *super().command()]
+        return [*taskset(SERVER_CORE), *super().command()]
 
 
 def ceiling(seconds: float) -> Result:
     port = free_port()
-    command = [*pinned(SERVER_CORE), *SERVE_COMMAND, "--host", "127.0.0.1", "--port", str(port)]
+    command = [*taskset(SERVER_CORE), *SERVE_COMMAND, "--host", "127.0.0.1", "--port", str(port)]
     command[command.index("exchange_site.asgi:application")] = "benchmarks.bare_site:application"
     process = subprocess.Popen(
         command,
@@ -180,12 +175,7 @@ def ceiling(seconds: float) -> Result:
 
 
 def accounts(server: ServerProcess, count: int) -> dict[str, str]:
-    names = [f"bench{i}" for i in range(count)]
-    script = (
-        "import json; from market.services import issue_token; "
-        f"print(json.dumps({{name: issue_token(name=name) for name in {names!r}}}))"
-    )
-    made = json.loads(server.manage("shell", "-v", "0", "-c", script).stdout.splitlines()[-1])
+    made = create_bots(server, [f"bench{i}" for i in range(count)])
     for token in made.values():
         response = server.post(
             "/api/orders",
@@ -193,12 +183,7 @@ def accounts(server: ServerProcess, count: int) -> dict[str, str]:
             headers={"Authorization": f"Bearer {token}"},
         )
         response.raise_for_status()
-    return dict(made)
-
-
-def audit(server: ServerProcess) -> int:
-    script = "from market.selectors import audit_ledger; print(len(audit_ledger()))"
-    return int(server.manage("shell", "-v", "0", "-c", script).stdout.strip().splitlines()[-1])
+    return made
 
 
 def exchange_rows(database: str, seconds: float) -> tuple[dict[str, Result], int]:
@@ -235,7 +220,7 @@ def exchange_rows(database: str, seconds: float) -> tuple[dict[str, Result], int
             rows["limit rests, then cancel"] = wrk(
                 server.url + "/", seconds, "rest_cancel.lua", {"WRK_ACCOUNTS": every, "WRK_SYMBOL": SYMBOL}
             )
-            drift = audit(server)
+            drift = len(ledger_discrepancies(server))
         finally:
             server.kill()
             if database_url:
@@ -243,10 +228,8 @@ def exchange_rows(database: str, seconds: float) -> tuple[dict[str, Result], int
     return rows, drift
 
 
-def aim(label: str, database: str) -> float | None:
-    if label.startswith("market order"):
-        return ORDER_AIM[database]
-    return AIMS[label]
+def aim(label: str, database: str) -> float:
+    return ORDER_AIM[database] if label.startswith("market order") else AIMS[label]
 
 
 def report(database: str, rows: dict[str, Result], before: Result, after: Result, drift: int) -> None:
@@ -259,10 +242,8 @@ def report(database: str, rows: dict[str, Result], before: Result, after: Result
     for label, result in rows.items():
         ratio = result.rate / bare if bare else 0.0
         target = aim(label, database)
-        mark = ""
-        if target is not None:
-            met = ratio >= target and (not label.startswith("market") or result.p99_ms <= P99_AIM_MS)
-            mark = f"{target:>5.2f} {'ok' if met else '--'}"
+        met = ratio >= target and (not label.startswith("market") or result.p99_ms <= P99_AIM_MS)
+        mark = f"{target:>5.2f} {'ok' if met else '--'}"
         print(
             f"  {label:<28}{result.rate:>9,.0f}{result.p50_ms:>9.1f}{result.p99_ms:>9.1f}"
             f"{ratio:>8.2f}{mark:>9}  {result.load:4.1f}  {result.refused or ''}"

@@ -22,7 +22,6 @@ clients share one token and its limit applies.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -39,7 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.servers import (  # noqa: E402
     ServerProcess,
+    create_bots,
     drop_postgres_database,
+    ledger_discrepancies,
     postgres_available,
     postgres_database,
     wait_for_prices,
@@ -113,17 +114,11 @@ def report(tally: Tally, seconds: float, label: str) -> None:
 
 
 def issue_tokens(server: ServerProcess, count: int) -> list[str]:
-    names = [f"bench{i}" for i in range(count)]
-    script = (
-        "import json; from market.services import issue_token; "
-        f"print(json.dumps([issue_token(name=name) for name in {names!r}]))"
-    )
-    return list(json.loads(server.manage("shell", "-v", "0", "-c", script).stdout.splitlines()[-1]))
+    return list(create_bots(server, [f"bench{i}" for i in range(count)]).values())
 
 
 def audit(server: ServerProcess) -> str:
-    script = "from market.selectors import audit_ledger; print(len(audit_ledger()))"
-    return server.manage("shell", "-v", "0", "-c", script).stdout.strip().splitlines()[-1]
+    return str(len(ledger_discrepancies(server)))
 
 
 def main() -> int:

@@ -350,6 +350,12 @@ def create_bots(server: ServerProcess, names: list[str]) -> dict[str, str]:
     return dict(json.loads(server.manage("shell", "-v", "0", "-c", script).stdout.splitlines()[-1]))
 
 
+def ledger_discrepancies(server: ServerProcess) -> list[str]:
+    """What the audit from the trades finds wrong in the server's books (empty: none)."""
+    script = "import json; from market.selectors import audit_ledger; print(json.dumps(audit_ledger()))"
+    return list(json.loads(server.manage("shell", "-v", "0", "-c", script).stdout.splitlines()[-1]))
+
+
 def require_postgres() -> None:
     """Skip when PostgreSQL is unreachable, except in CI (``CI=true``), where that is a failure."""
     import pytest
